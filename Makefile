@@ -1,0 +1,54 @@
+# Development tasks. Needs Python 3.11+, Java 17+ and Maven; everything else is installed here.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KAFKA := scripts/kafka.sh
+LINT_PATHS = $(wildcard dagger tests examples benchmarks)
+PYTEST_ARGS ?=
+
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo
+
+help:
+	@echo "make demo        run the demo on a local Kafka broker"
+	@echo "make test        lint, then run all tests on a local Kafka broker"
+	@echo "make lint        ruff + mypy"
+	@echo "make kafka       start the local broker (make kafka-stop stops it)"
+	@echo "make venv        create $(VENV) and install the project with its dev extras"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "Python 3.11+ required (PYTHON=$(PYTHON))" >&2; exit 1; }; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+kafka-fetch:
+	@$(KAFKA) fetch
+
+kafka: kafka-fetch
+	@$(KAFKA) start
+
+kafka-stop:
+	@$(KAFKA) stop
+
+lint: venv
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy dagger
+
+# The broker is stopped however pytest ends; pytest's exit code 5 (no tests collected) fails too.
+test: venv kafka-fetch lint
+	@trap '$(KAFKA) stop' EXIT; \
+	$(KAFKA) start && $(BIN)/pytest $(PYTEST_ARGS) tests || { \
+	  rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" >&2; exit $$rc; }
+
+demo: venv kafka-fetch
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.smoke
