@@ -79,4 +79,6 @@ async def main(timeout: float = 60.0) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
+    # A fresh broker creates its offsets topic on the first group join; aiokafka logs the retry as an error.
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
     sys.exit(asyncio.run(main()))

@@ -31,6 +31,11 @@ running_pid() {
   echo "$pid"
 }
 
+# The address the running broker listens on, from its configuration.
+address() {
+  sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$(cat "$DATA_FILE" 2>/dev/null)/server.properties" 2>/dev/null
+}
+
 # Runs a Kafka command-line class with quiet logging.
 kafka_tool() {
   java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$STATE/tools-log4j.properties" \
@@ -50,8 +55,12 @@ cmd_fetch() {
   mkdir -p "$STATE"
   local tmp="$STATE/libs.tmp"
   rm -rf "$tmp"
-  mvn -B -q -f "$POM" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp"
+  if ! mvn -B -f "$POM" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$STATE/maven.log" 2>&1; then
+    tail -n 40 "$STATE/maven.log" >&2
+    log "Maven failed; full log: $STATE/maven.log"
+    exit 1
+  fi
   echo "$stamp" >"$tmp/.stamp"
   rm -rf "$LIBS"
   mv "$tmp" "$LIBS"
@@ -108,7 +117,7 @@ EOF
 cmd_start() {
   local pid
   if pid="$(running_pid)"; then
-    log "already running (pid $pid, 127.0.0.1:$PORT)"
+    log "already running (pid $pid, $(address))"
     return
   fi
   [[ -f "$LIBS/.stamp" ]] || { log "jars missing: run '$0 fetch' first"; exit 1; }
@@ -135,20 +144,25 @@ cmd_start() {
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null &&
     kafka_tool kafka.admin.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$PORT" >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      log "broker exited during start-up; last lines of $LOG_FILE:"
-      tail -n 30 "$LOG_FILE" >&2
+      log "broker exited during start-up:"
+      show_errors
       cleanup_state
       exit 1
     fi
     if ((SECONDS >= deadline)); then
-      log "broker not ready after ${START_TIMEOUT}s; last lines of $LOG_FILE:"
-      tail -n 30 "$LOG_FILE" >&2
+      log "broker not ready after ${START_TIMEOUT}s:"
+      show_errors
       cmd_stop
       exit 1
     fi
     sleep 0.5
   done
   log "started (pid $pid) on 127.0.0.1:$PORT in $(elapsed "$began")s; log: $LOG_FILE"
+}
+
+show_errors() {
+  { grep -E '\] (ERROR|FATAL) |^Caused by' "$LOG_FILE" || tail -n 20 "$LOG_FILE"; } | tail -n 8 >&2
+  log "full log: $LOG_FILE"
 }
 
 cleanup_state() {
@@ -181,7 +195,7 @@ cmd_stop() {
 cmd_status() {
   local pid
   if pid="$(running_pid)"; then
-    echo "kafka: running (pid $pid, 127.0.0.1:$PORT, data $(cat "$DATA_FILE" 2>/dev/null))"
+    echo "kafka: running (pid $pid, $(address), data $(cat "$DATA_FILE"))"
   else
     echo "kafka: not running"
     return 1
