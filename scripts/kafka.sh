@@ -27,7 +27,7 @@ running_pid() {
   local pid
   pid="$(cat "$PID_FILE")"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
+    ps -o args= -p "$pid" | grep -q 'kafka\.Kafka' || return 1
   echo "$pid"
 }
 
@@ -79,7 +79,6 @@ EOF
   cat >"$data/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, stdout
 log4j.logger.kafka.request.logger=WARN
-log4j.logger.org.apache.kafka.controller=INFO
 log4j.logger.state.change.logger=WARN
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -97,7 +96,6 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=$data/logs
 num.partitions=1
 auto.create.topics.enable=true
-delete.topic.enable=true
 default.replication.factor=1
 min.insync.replicas=1
 offsets.topic.replication.factor=1
@@ -110,7 +108,6 @@ group.min.session.timeout.ms=500
 num.network.threads=2
 num.io.threads=4
 background.threads=4
-log.retention.check.interval.ms=300000
 EOF
 }
 
@@ -176,7 +173,7 @@ cleanup_state() {
 cmd_stop() {
   local pid
   if ! pid="$(running_pid)"; then
-    [[ -f "$PID_FILE" ]] && log "not running (stale pid file removed)" || log "not running"
+    log "not running"
     cleanup_state
     return
   fi
