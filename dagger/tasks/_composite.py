@@ -11,6 +11,7 @@ from dagger.tasks._base import _COMPLETED, ITask
 from dagger.tasks._engine import engine
 from dagger.tasks._status import (
     COMPLETE_BY_KEY,
+    ENDED_WELL,
     KT,
     VT,
     TaskLookupKey,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dagger.tasks.task")
 
 _STARTABLE = (TaskStatusEnum.NOT_STARTED.name, TaskStatusEnum.SUBMITTED.name)
-_DONE_BEFORE = (TaskStatusEnum.COMPLETED.name, TaskStatusEnum.SKIPPED.name)
 
 
 class INonLeafNodeTask(ITask[KT, VT], namespace="dagger.tasks.task.INonLeafNodeTask"):
@@ -46,7 +46,7 @@ class INonLeafNodeTask(ITask[KT, VT], namespace="dagger.tasks.task.INonLeafNodeT
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None) -> None:
         """Become EXECUTING and start the first child."""
-        if self.status.code in _DONE_BEFORE and not self.reprocess_on_message:
+        if self.status.code in ENDED_WELL and not self.reprocess_on_message:
             return await self.on_complete(status=self.status, workflow_instance=workflow_instance)
         if is_terminal(self.status.code):
             return None
@@ -86,7 +86,7 @@ class ParallelCompositeTask(ITask[KT, VT], namespace="dagger.tasks.task.Parallel
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None) -> None:
         """Become EXECUTING and start every child."""
-        if self.status.code in _DONE_BEFORE:
+        if self.status.code in ENDED_WELL:
             return await self.on_complete(workflow_instance=workflow_instance, status=self.status)
         if is_terminal(self.status.code) or workflow_instance is None:
             return None
@@ -130,8 +130,8 @@ class ParallelCompositeTask(ITask[KT, VT], namespace="dagger.tasks.task.Parallel
         failed = status_of(TaskStatusEnum.FAILURE)
         all_ended = all(is_terminal(code) for code in codes)
         if self.operator_type == TaskOperator.ATLEAST_ONE.name:
-            if any(code in _DONE_BEFORE for code in codes):
-                return status if status.code in _DONE_BEFORE else _COMPLETED
+            if any(code in ENDED_WELL for code in codes):
+                return status if status.code in ENDED_WELL else _COMPLETED
             return failed if all_ended else None
         if TaskStatusEnum.FAILURE.name in codes:
             return failed

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from dagger.tasks._base import ITask
 from dagger.tasks._engine import engine
-from dagger.tasks._status import KT, VT, TaskLookupKey, TaskStatusEnum, is_terminal, status_of
+from dagger.tasks._status import ENDED_WELL, KT, VT, TaskLookupKey, TaskStatusEnum, is_terminal, status_of
 from dagger.utils import clock
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class DecisionTask(ITask[KT, VT], namespace="dagger.tasks.task.DecisionTask"):
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None) -> None:
         """Evaluate, skip the branches not taken and move on to the chosen one."""
-        if self.status.code in (TaskStatusEnum.COMPLETED.name, TaskStatusEnum.SKIPPED.name):
+        if self.status.code in ENDED_WELL:
             return await self.on_complete(workflow_instance=workflow_instance, status=self.status)
         if self.status.code == TaskStatusEnum.NOT_STARTED.name and workflow_instance is not None:
             self.status = status_of(TaskStatusEnum.EXECUTING)

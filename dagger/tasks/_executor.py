@@ -9,15 +9,13 @@ from uuid import UUID
 
 from dagger.tasks._base import _COMPLETED, ITask
 from dagger.tasks._engine import engine
-from dagger.tasks._status import KT, VT, TaskLookupKey, TaskStatus, TaskStatusEnum, status_of
+from dagger.tasks._status import ENDED_WELL, KT, VT, TaskLookupKey, TaskStatus, TaskStatusEnum, status_of
 from dagger.utils import clock
 
 if TYPE_CHECKING:
     from dagger.tasks._workflow import ITemplateDAGInstance
 
 logger = logging.getLogger("dagger.tasks.task")
-
-_DONE_BEFORE = (TaskStatusEnum.COMPLETED.name, TaskStatusEnum.SKIPPED.name)
 
 
 class ExecutorTask(ITask[KT, VT], namespace="dagger.tasks.task.ExecutorTask"):
@@ -29,7 +27,7 @@ class ExecutorTask(ITask[KT, VT], namespace="dagger.tasks.task.ExecutorTask"):
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None, ignore_status: bool = False) -> None:
         """Run the task (once) and complete it."""
-        if self.status.code in _DONE_BEFORE and not self.reprocess_on_message:
+        if self.status.code in ENDED_WELL and not self.reprocess_on_message:
             return await self.on_complete(status=self.status, workflow_instance=workflow_instance)
         runnable = ignore_status or self.reprocess_on_message or self.status.code == TaskStatusEnum.NOT_STARTED.name
         if runnable and workflow_instance is not None:

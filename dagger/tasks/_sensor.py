@@ -8,15 +8,13 @@ from uuid import UUID
 
 from dagger.tasks._base import _COMPLETED, ITask
 from dagger.tasks._engine import engine
-from dagger.tasks._status import KT, VT, TaskLookupKey, TaskStatus, TaskStatusEnum, status_of
+from dagger.tasks._status import ENDED_WELL, KT, VT, WAITING, TaskLookupKey, TaskStatus, TaskStatusEnum, status_of
 from dagger.utils import clock
 
 if TYPE_CHECKING:
     from dagger.tasks._workflow import ITemplateDAGInstance
 
 logger = logging.getLogger("dagger.tasks.task")
-
-_WAITING = (TaskStatusEnum.NOT_STARTED.name, TaskStatusEnum.EXECUTING.name)
 
 
 class SensorTask(ITask[KT, VT], namespace="dagger.tasks.task.SensorTask"):
@@ -26,7 +24,7 @@ class SensorTask(ITask[KT, VT], namespace="dagger.tasks.task.SensorTask"):
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None) -> None:
         """Become EXECUTING and wait for a message."""
-        if self.status.code in (TaskStatusEnum.COMPLETED.name, TaskStatusEnum.SKIPPED.name):
+        if self.status.code in ENDED_WELL:
             return await self.on_complete(status=self.status, workflow_instance=workflow_instance)
         if self.status.code == TaskStatusEnum.NOT_STARTED.name:
             self.status = status_of(TaskStatusEnum.EXECUTING)
@@ -64,7 +62,7 @@ class SensorTask(ITask[KT, VT], namespace="dagger.tasks.task.SensorTask"):
         if not workflow_instance or parameters is None:
             logger.error("No workflow given; correlation key of task %s not updated", self.id)
             return
-        if self.status.code in _WAITING:
+        if self.status.code in WAITING:
             value = parameters.get(self.correlatable_key)
             await engine().update_correletable_key_for_task(
                 self, None if value is None else str(value), workflow_instance=workflow_instance
@@ -140,5 +138,5 @@ async def _skip_to(task: ITask, workflow_instance: ITemplateDAGInstance) -> None
     task.time_submitted = clock.now()
     skipped = status_of(TaskStatusEnum.SKIPPED)
     for previous in (earlier or [])[:-1]:
-        if previous.status.code in _WAITING:
+        if previous.status.code in WAITING:
             await previous.on_complete(workflow_instance=workflow_instance, status=skipped, iterate=False)

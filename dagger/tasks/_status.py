@@ -37,6 +37,12 @@ TERMINAL_STATUSES = [
 ]
 """Status codes after which a task never runs again."""
 
+ENDED_WELL = (TaskStatusEnum.COMPLETED.name, TaskStatusEnum.SKIPPED.name)
+"""Status codes of a task that ended without failing or being stopped: the walk goes on past it."""
+
+WAITING = (TaskStatusEnum.NOT_STARTED.name, TaskStatusEnum.EXECUTING.name)
+"""Status codes of a task that has not ended yet."""
+
 
 class TaskType(Enum):
     """Where a task sits in a workflow's tree."""

@@ -10,7 +10,7 @@ from uuid import UUID
 from dagger.tasks._base import _COMPLETED, ITask
 from dagger.tasks._engine import engine
 from dagger.tasks._executor import ExecutorTask
-from dagger.tasks._status import KT, VT, TaskStatus, TaskStatusEnum, is_terminal, status_of
+from dagger.tasks._status import KT, VT, WAITING, TaskStatus, TaskStatusEnum, is_terminal, status_of
 from dagger.utils import clock
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class SkipOnMaxDurationTask(DefaultMonitoringTask, namespace="dagger.tasks.task.
         )
         skipped = status_of(TaskStatusEnum.SKIPPED)
         for task in (earlier or [])[:-1]:
-            if task.status.code in (TaskStatusEnum.EXECUTING.name, TaskStatusEnum.NOT_STARTED.name):
+            if task.status.code in WAITING:
                 await task.on_complete(status=skipped, workflow_instance=workflow_instance, iterate=False)
         await monitored_task.on_complete(workflow_instance=workflow_instance, status=skipped)
 

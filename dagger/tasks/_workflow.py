@@ -12,12 +12,10 @@ from dagger.tasks._composite import INonLeafNodeTask
 from dagger.tasks._engine import engine
 from dagger.tasks._records import CorrelatableMapValue
 from dagger.tasks._sensor import SensorTask
-from dagger.tasks._status import KT, VT, TaskLookupKey, TaskStatusEnum, TaskType, is_terminal, status_of
+from dagger.tasks._status import KT, VT, WAITING, TaskLookupKey, TaskStatusEnum, TaskType, is_terminal, status_of
 from dagger.tasks._timers import MonitoringTask
 
 logger = logging.getLogger("dagger.tasks.task")
-
-_WAITING = (TaskStatusEnum.NOT_STARTED.name, TaskStatusEnum.EXECUTING.name)
 
 
 class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.task.ITemplateDAGInstance"):
@@ -49,7 +47,7 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
             sensor = self.get_task(task_id)
             if (
                 sensor is not None
-                and sensor.status.code in _WAITING
+                and sensor.status.code in WAITING
                 and current_value != correlation.correlatable_key_attr_value
             ):
                 await sensor._update_correletable_key(self)  # type: ignore[attr-defined]
