@@ -112,7 +112,7 @@ def _record_type(data: dict[str, Any], expected: type | None) -> type:
             raise RecordDecodeError("the data names no record type")
         return expected
     try:
-        return registry[namespace]  # type: ignore[no-any-return]
+        return registry[namespace]
     except KeyError:
         raise RecordDecodeError(f"unknown record type {namespace!r}; is the module defining it imported?") from None
 

@@ -25,9 +25,10 @@ class SerialExecutorStrategy(ExecutorStrategy):
         self.app = app
 
     async def submit(self, task_template: ITemplateDAGInstance, *, repartition: bool = True) -> None:
-        """Mark the workflow SUBMITTED and send it to its owner (``repartition``) or start it here.
+        """Mark the workflow SUBMITTED and send it to its owner (``repartition``), or store and start it here.
 
-        Raises ``TaskInvalidState`` for a workflow that has already completed.
+        Raises:
+            TaskInvalidState: the workflow has already completed (its ``on_complete`` is called first).
         """
         if task_template.status.code == TaskStatusEnum.COMPLETED.name:
             await task_template.on_complete(workflow_instance=task_template)
@@ -35,6 +36,6 @@ class SerialExecutorStrategy(ExecutorStrategy):
         task_template.status = status_of(TaskStatusEnum.SUBMITTED)
         if repartition:
             key = task_template.runtime_parameters.get(task_template.partition_key_lookup)  # type: ignore[arg-type]
-            await self.app.tasks_topic.send(key=key, value=task_template)  # type: ignore[attr-defined]
+            await self.app.tasks_topic.send(key=key, value=task_template)
         else:
-            await self.app._store_and_create_task(task_template)  # type: ignore[attr-defined]
+            await self.app._store_and_create_task(task_template)

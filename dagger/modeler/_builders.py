@@ -138,7 +138,7 @@ class ParallelCompositeProcessTemplateDagBuilder(IProcessTemplateDAGBuilder):
     _process_type: type[ITask] = ParallelCompositeTask
 
     def __init__(self, app: object) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
+        super().__init__(app)
         self.parallel_operator_type = TaskOperator.JOIN_ALL
         self.child_process_task_templates: list[IProcessTemplateDAG] = []
 
@@ -181,7 +181,7 @@ class ParallelCompositeProcessTemplateDagBuilder(IProcessTemplateDAGBuilder):
             next_process_dag=list(self.next_process_dag),
             app=self.app,
             name=self._name,
-            process_type=self._process_type,  # type: ignore[arg-type]
+            process_type=self._process_type,
             child_process_task_templates=list(self.child_process_task_templates),
             parallel_operator_type=self.parallel_operator_type,
         )

@@ -30,7 +30,7 @@ from dagger.utils import clock
 
 
 class ProcessTemplateDAG(IProcessTemplateDAG):
-    """Creates a process named ``<workflow>.<name>``, its chain of tasks, then the processes after it."""
+    """Creates a process named ``<parent name>.<name>``, its chain of tasks, then the processes after it."""
 
     def __init__(
         self,
@@ -64,7 +64,7 @@ class ProcessTemplateDAG(IProcessTemplateDAG):
     ) -> IProcessTemplateDAGInstance:
         """Create the process, its tasks and the processes that follow it."""
         process = self._new_process(id, parent_id, parent_name, TaskType.SUB_DAG, workflow_instance)
-        process.max_run_duration = self.max_run_duration  # type: ignore[attr-defined]
+        process.max_run_duration = self.max_run_duration
         creation: dict[str, Any] = {
             "partition_key_lookup": partition_key_lookup,
             "repartition": repartition,
@@ -82,7 +82,7 @@ class ProcessTemplateDAG(IProcessTemplateDAG):
         await _create_successors(
             process, self.next_process_dag, parent_id, parent_name, workflow_instance, creation, kwargs
         )
-        return process  # type: ignore[return-value]
+        return process
 
     def _new_process(
         self,
@@ -149,11 +149,11 @@ class ParallelCompositeProcessTemplateDAG(ProcessTemplateDAG):
         seed: random.Random | None = None,
         workflow_instance: ITemplateDAGInstance | None = None,
         **kwargs: Any,
-    ) -> ParallelCompositeTask:  # type: ignore[override]
+    ) -> ParallelCompositeTask:
         """Create the composite, one child per child process definition, then the processes after it."""
         composite = self._new_process(id, parent_id, parent_name, TaskType.PARALLEL_COMPOSITE, workflow_instance)
-        composite.operator_type = _operator_name(self.parallel_operator_type)  # type: ignore[attr-defined]
-        composite.parallel_child_task_list = []  # type: ignore[attr-defined]
+        composite.operator_type = _operator_name(self.parallel_operator_type)
+        composite.parallel_child_task_list = []
         composite.root_dag = None
         creation: dict[str, Any] = {
             "partition_key_lookup": partition_key_lookup,
@@ -169,11 +169,11 @@ class ParallelCompositeProcessTemplateDAG(ProcessTemplateDAG):
                 **creation,
                 **kwargs,
             )
-            composite.parallel_child_task_list.append(child.id)  # type: ignore[attr-defined]
+            composite.parallel_child_task_list.append(child.id)
         await _create_successors(
             composite, self.next_process_dag, parent_id, parent_name, workflow_instance, creation, kwargs
         )
-        return composite  # type: ignore[return-value]
+        return composite
 
 
 class DynamicProcessTemplateDAG(IDynamicProcessTemplateDAG):
@@ -190,10 +190,10 @@ class DynamicProcessTemplateDAG(IDynamicProcessTemplateDAG):
     def build_and_link_processes(
         self, process_builder_list: list[IProcessTemplateDAGBuilder], dag_templates: list[IProcessTemplateDAG]
     ) -> list[IProcessTemplateDAG]:
-        """Build one process definition per builder, without changing the builders.
+        """Build one process definition per builder, in order, without changing the builders.
 
-        ``dag_templates`` follow the last of them when a workflow is created; the list returned holds the
-        built definitions in order.
+        ``dag_templates`` is not used here: ``create_instance`` links the placeholder's next processes
+        after the last definition built.
         """
         return [builder.build() for builder in process_builder_list]
 

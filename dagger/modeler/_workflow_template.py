@@ -70,8 +70,10 @@ class TemplateDAG(ITemplateDAG):
     ) -> ITemplateDAGInstance:
         """Create a workflow with ``kwargs`` as its runtime parameters.
 
-        The whole graph is created at once. With ``repartition`` the workflow is sent to the worker that
-        owns its partition key; otherwise it is stored (and with ``submit_task`` started) here.
+        The whole graph is created at once and, with ``submit_task``, submitted too. With ``repartition``
+        the workflow is sent to the worker that owns its partition key, which stores it (and starts it
+        when submitted); otherwise that happens here. A workflow whose id is already stored is left as
+        it is, and without ``repartition`` the stored one is returned.
         """
         with pinned_choices(self._choices()):
             workflow = self.template_type(
@@ -96,15 +98,15 @@ class TemplateDAG(ITemplateDAG):
         workflow.status = status_of(TaskStatusEnum.NOT_STARTED)
         workflow.root_dag = process.id
         workflow.add_task(task=process)
+        if submit_task:
+            workflow.status = status_of(TaskStatusEnum.SUBMITTED)
         if repartition:
             if partition_key_lookup not in workflow.runtime_parameters:
                 raise KeyError(f"partition key {partition_key_lookup!r} is not among the runtime parameters")
             await self.app.tasks_topic.send(key=workflow.runtime_parameters[partition_key_lookup], value=workflow)
-        else:
-            if submit_task:
-                workflow.status = status_of(TaskStatusEnum.SUBMITTED)
-            await self.app._store_and_create_task(workflow)
-        return workflow
+            return workflow
+        stored = await self.app._store_and_create_task(workflow)
+        return stored if isinstance(stored, ITemplateDAGInstance) else workflow
 
     def _processes(self) -> Iterator[IProcessTemplateDAG]:
         """Every process definition reachable from the first one, each once."""

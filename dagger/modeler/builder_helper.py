@@ -59,7 +59,8 @@ class DAGBuilderHelper:
     ) -> DynamicProcessTemplateDagBuilder:
         """Return a builder of the dynamic process placeholder ``name``."""
         builder = DynamicProcessTemplateDagBuilder(self.app)
-        builder.set_name(name).set_max_run_duration(max_run_duration)  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+        builder.set_name(name)
+        builder.set_max_run_duration(max_run_duration)
         return builder
 
     def generic_executor_task_builder(
@@ -81,10 +82,13 @@ class DAGBuilderHelper:
         key_serializer: Any | None = None,
         value_serializer: Any | None = None,
     ) -> KafkaCommandTaskTemplateBuilder:
-        """Return a builder of the command ``<process_name>_command_task`` sending on ``topic`` (created here)."""
+        """Return a builder of the command ``<process_name>_command_task`` sending on ``topic``.
+
+        The topic comes from ``Dagger.create_topic``, which declares it unless it is already declared.
+        """
         builder = KafkaCommandTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+            Dagger.create_topic(  # type: ignore[arg-type]
                 topic,
                 key_type=key_type,
                 value_type=value_type,
@@ -109,10 +113,13 @@ class DAGBuilderHelper:
         key_serializer: Any | None = None,
         value_serializer: Any | None = None,
     ) -> KafkaListenerTaskTemplateBuilder:
-        """Return a builder of the listener ``<process_name>_listener_task`` waiting on ``topic`` (created here)."""
+        """Return a builder of the listener ``<process_name>_listener_task`` waiting on ``topic``.
+
+        The topic comes from ``Dagger.create_topic``, which declares it unless it is already declared.
+        """
         builder = KafkaListenerTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+            Dagger.create_topic(  # type: ignore[arg-type]
                 topic,
                 key_type=key_type,
                 value_type=value_type,

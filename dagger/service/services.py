@@ -3,26 +3,248 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
+from uuid import UUID, uuid1
 
+import faust
 import mode
-from faust.types import TopicT
+from faust.types import TP, TopicT
 
+from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
+from dagger.executor.executor import SerialExecutorStrategy
+from dagger.service._partitions import partition_for, workflow_key
+from dagger.service._routing import EventRouter, Listener, where
+from dagger.service._topics import bootstrap_servers, ensure_topics
+from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
+from dagger.service._views import (
+    DagProcessView,
+    ServiceStateView,
+    TemplateProcessView,
+    service_blueprint,
+    tasks_blueprint,
+)
+from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
+from dagger.store.stores import RocksDBStore
+from dagger.tasks._sensor import deliver_message
+from dagger.tasks._status import is_terminal
+from dagger.tasks.task import (
+    CorrelatableMapValue,
+    CorreletableKeyTasks,
+    CorreletableLookUpKey,
+    ITask,
+    ITemplateDAGInstance,
+    KafkaListenerTask,
+    SystemTimerTask,
+    TaskStatusEnum,
+    Trigger,
+    TriggerTask,
+)
 from dagger.templates.template import IProcessTemplateDAG, ITemplateDAG
+
+__all__ = [
+    "RESTART_WAIT_TIME",
+    "DagProcessView",
+    "Dagger",
+    "RegisterFun",
+    "ServiceStateView",
+    "TemplateProcessView",
+    "service_blueprint",
+    "tasks_blueprint",
+]
 
 logger = logging.getLogger(__name__)
 
 RegisterFun = Callable[[str], Any]
+RESTART_WAIT_TIME = 1800
+UpdateCallback = Callable[[ITemplateDAGInstance], Awaitable[None]]
 
 
 class Dagger(mode.Service):
-    """The workflow engine. One instance per process is reachable as ``Dagger.app``."""
+    """The workflow engine: one faust app, its topics, tables, agents, timer and REST routes.
+
+    The instance created last is reachable as ``Dagger.app``; tasks reach the engine through it.
+    Unknown keyword arguments are passed to :class:`faust.App` (for example ``web_port`` or
+    ``processing_guarantee``).
+    """
 
     app: ClassVar[Any] = None
     topics: ClassVar[dict[str, TopicT]] = {}
+    trigger_interval: int = 60
+    enable_changelog: bool = True
+    max_correletable_keys_in_values: int = 15000
+    delete_workflow_on_complete: bool = False
+    logging_config: Any = None
 
+    def __init__(
+        self,
+        *,
+        broker: str,
+        datadir: str | None = None,
+        store: str = StoreEnum.ROCKSDB.value,
+        application_name: str = "dagger",
+        package_name: str = "dagger",
+        kafka_partitions: int = 1,
+        task_update_topic: str | None = None,
+        tasks_topic: str = "dagger_task_topic",
+        bootstrap_topic: str = "dagger_bootstrap",
+        beacon: Any = None,
+        kafka_broker_list: Any = None,
+        loop: Any = None,
+        tracing_sensor: Any = None,
+        datadog_sensor: Any = None,
+        trigger_interval: int = 60,
+        max_tasks_per_trigger: int = 2000,
+        restart_tasks_on_boot: bool = True,
+        aerospike_config: AerospikeConfig | None = None,
+        enable_changelog: bool = True,
+        max_correletable_keys_in_values: int = 15000,
+        schema_registry_url: str | None = None,
+        message_serializer: Any = None,
+        delete_workflow_on_complete: bool = False,
+        task_update_callbacks: list[UpdateCallback] = [],  # noqa: B006 - the reference's default; copied
+        logging_config: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if store != StoreEnum.ROCKSDB.value:
+            raise ValueError(
+                f"unsupported store {store!r}: this version of Dagger keeps its state in the embedded "
+                f"RocksDB store, {StoreEnum.ROCKSDB.value!r}"
+            )
+        if kafka_partitions < 1:
+            raise ValueError(f"kafka_partitions must be at least 1, not {kafka_partitions}")
+        self.config = EngineConfig(
+            BROKER=broker,
+            DATADIR=datadir,
+            STORE=store,
+            APPLICATION_NAME=application_name,
+            PACKAGE_NAME=package_name,
+            KAFKA_PARTITIONS=kafka_partitions,
+            KWARGS=kwargs,
+        )
+        self.aerospike_config = aerospike_config
+        self.trigger_interval = trigger_interval
+        self.max_tasks_per_trigger = max_tasks_per_trigger
+        self.restart_tasks_on_boot = restart_tasks_on_boot
+        self.enable_changelog = enable_changelog
+        self.max_correletable_keys_in_values = max_correletable_keys_in_values
+        self.delete_workflow_on_complete = delete_workflow_on_complete
+        self.task_update_callbacks = list(task_update_callbacks)
+        self.logging_config = logging_config
+        self.schema_registry_url = schema_registry_url
+        self.message_serializer = message_serializer
+        self.kafka_broker_list = kafka_broker_list
+        self.started_flag = False
+        self.template_dags: dict[str, ITemplateDAG] = {}
+        self.process_templates: dict[str, IProcessTemplateDAG] = {}
+        super().__init__(beacon=beacon, loop=loop)
+        Dagger.app = self
+        Dagger.topics = {}
+        self.faust_app = self._create_faust_app(datadir, **kwargs)
+        self.add_dependency(self.faust_app)
+        self.partitions = kafka_partitions
+        self._locks = WorkflowLocks()
+        self._router = EventRouter(self)
+        self._execution_strategy = SerialExecutorStrategy(self)
+        self._declare_engine_topics(tasks_topic, bootstrap_topic, task_update_topic)
+        for sensor in (tracing_sensor, datadog_sensor):
+            if sensor is not None:
+                self.faust_app.sensors.add(sensor)
+        self.dd_sensor = datadog_sensor
+        self._store = RocksDBStore(self)
+        self._store.initialize()
+        self._store.enable_changelog = enable_changelog
+        self.faust_app.timer(interval=trigger_interval)(self._process_system_timer_task)
+
+    def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:
+        options: dict[str, Any] = {
+            "broker": self.config.BROKER,
+            "version": 1,
+            "autodiscover": False,
+            "origin": self.config.PACKAGE_NAME,
+            "store": self.config.STORE,
+            "value_serializer": "raw",
+            "topic_partitions": self.config.KAFKA_PARTITIONS,
+            **kwargs,
+        }
+        if datadir is not None:
+            options["datadir"] = datadir
+        app = faust.App(self.config.APPLICATION_NAME, **options)
+        tasks_blueprint.register(app, url_prefix="/tasks")
+        service_blueprint.register(app, url_prefix="/service")
+        return app
+
+    def _declare_engine_topics(self, tasks_topic: str, bootstrap_topic: str, task_update_topic: str | None) -> None:
+        name = self.config.APPLICATION_NAME
+        self.tasks_topic = self._engine_topic(tasks_topic)
+        self.bootstrap_topic = self._engine_topic(bootstrap_topic)
+        self.correlation_topic = self._engine_topic(f"{name}-correlation")
+        self.delivery_topic = self._engine_topic(f"{name}-delivery")
+        self.task_update_topic = None if task_update_topic is None else self._engine_topic(task_update_topic)
+        app = self.faust_app
+        app.agent(self.tasks_topic, name=tasks_topic)(self._process_tasks_create_event)
+        app.agent(self.correlation_topic, name=f"{name}-correlation")(
+            self._consume(self._router.on_correlation_message)
+        )
+        app.agent(self.delivery_topic, name=f"{name}-delivery")(self._consume(self._router.on_delivery_message))
+
+    def _engine_topic(self, topic_name: str) -> TopicT:
+        return self.faust_app.topic(
+            topic_name,
+            key_type=str,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.config.KAFKA_PARTITIONS,
+        )
+
+    @staticmethod
+    def _consume(handle: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+        """An agent that hands each raw message to ``handle``; a message that fails is logged and passed over."""
+
+        async def consume(stream: Any) -> None:
+            async for event in stream.events():
+                try:
+                    await handle(event.message)
+                except Exception:
+                    logger.exception("Handling the message at %s failed", where(event.message))
+
+        return consume
+
+    # lifecycle
+    async def on_start(self) -> None:
+        """Create every topic the engine and the application declared, before anything consumes them."""
+        topics = {
+            topic.get_topic_name(): self.partitions
+            for topic in [
+                self.tasks_topic,
+                self.bootstrap_topic,
+                self.correlation_topic,
+                self.delivery_topic,
+                *([self.task_update_topic] if self.task_update_topic is not None else []),
+                *Dagger.topics.values(),
+                *(listener.topic for listener in self._router.listeners.values()),
+            ]
+        }
+        conf = self.faust_app.conf
+        await ensure_topics(bootstrap_servers(conf.broker), topics, conf.topic_replication_factor)
+
+    async def on_started(self) -> None:
+        """Report readiness on ``/service/ready``."""
+        self.started_flag = True
+
+    async def on_stop(self) -> None:
+        """Report that the engine is no longer ready."""
+        self.started_flag = False
+
+    def main(self, override_logging: bool = False) -> None:
+        """Run the engine as a worker until it is stopped by a signal."""
+        mode.Worker(
+            self, daemon=True, override_logging=override_logging, logging_config=self.logging_config
+        ).execute_from_commandline()
+
+    # registry
     @classmethod
     def create_topic(
         cls,
@@ -76,10 +298,277 @@ class Dagger(mode.Service):
     def get_template(self, template_name: str) -> ITemplateDAG:
         """Return the registered workflow definition ``template_name``; raises ``TemplateDoesNotExist``."""
         try:
-            return self.template_dags[template_name]  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+            return self.template_dags[template_name]
         except KeyError:
             raise TemplateDoesNotExist(f"no workflow template named {template_name!r}") from None
 
     def get_process_template(self, process_template_name: str) -> IProcessTemplateDAG:
         """Return the registered process definition ``process_template_name``."""
-        return self.process_templates[process_template_name]  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+        return self.process_templates[process_template_name]
+
+    def declare_listener(self, topic: TopicT, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> None:
+        """Consume ``topic`` for listener tasks of ``listener_type``; declaring a topic again adds the type."""
+        name = topic.get_topic_name()
+        listener = self._router.listeners.get(name)
+        if listener is None:
+            listener = self._router.listeners[name] = Listener(topic=topic, concurrency=concurrency)
+            raw = self.faust_app.topic(
+                name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            )
+            self.faust_app.agent(raw, name=f"dagger-listener-{name}", concurrency=concurrency)(
+                self._consume(lambda message: self._router.on_listener_message(listener, message))
+            )
+        listener.add_type(listener_type)
+
+    def get_db_options(self) -> Mapping[str, Any]:
+        """Return the options of the store's databases."""
+        return self._store.get_db_options()
+
+    # placement
+    def partition_of(self, workflow: ITemplateDAGInstance) -> int:
+        """The partition that holds ``workflow``: the one of its partition key."""
+        return partition_for(workflow_key(workflow), self.partitions)
+
+    def owned_partitions(self) -> list[int]:
+        """The partitions this worker currently owns."""
+        name = self.tasks_topic.get_topic_name()
+        return sorted(tp.partition for tp in self.faust_app.assignor.assigned_actives() if tp.topic == name)
+
+    def owns(self, partition: int) -> bool:
+        """Whether this worker currently owns ``partition``."""
+        return TP(self.tasks_topic.get_topic_name(), partition) in self.faust_app.assignor.assigned_actives()
+
+    # workflows
+    async def submit(self, task: ITemplateDAGInstance, *, repartition: bool = True) -> None:
+        """Start a created workflow: on the worker that owns it (``repartition``) or here."""
+        await self._execution_strategy.submit(task, repartition=repartition)
+
+    async def get_instance(self, id: UUID, log: bool = True) -> ITemplateDAGInstance | None:
+        """Return the stored workflow ``id`` if this worker holds it, else None."""
+        payload = self.get_instance_payload(id)
+        if payload is None:
+            if log:
+                logger.warning("Workflow %s is not held by this worker", id)
+            return None
+        return codec.loads(payload, expected=ITemplateDAGInstance)
+
+    def get_instance_payload(self, id: UUID) -> bytes | None:
+        """Return the stored JSON of workflow ``id`` if this worker holds it, else None."""
+        found = self._store.find_workflow(str(id))
+        return None if found is None else found[1]
+
+    async def _process_tasks_create_event(self, stream: Any) -> None:
+        """Agent of the tasks topic: store each workflow that arrives, and start it when submitted."""
+        async for event in stream.events():
+            message = event.message
+            try:
+                workflow = ITask.loads(message.value)
+            except Exception as error:
+                logger.warning("Undecodable workflow at %s ignored: %s", where(message), error)
+                continue
+            if not isinstance(workflow, ITemplateDAGInstance):
+                logger.warning("A %s at %s is not a workflow; ignored", type(workflow).__name__, where(message))
+                continue
+            try:
+                await self._store_and_create_task(workflow)
+            except Exception:
+                logger.exception("Creating workflow %s from %s failed", workflow.id, where(message))
+
+    async def _store_and_create_task(self, task: ITask) -> ITemplateDAGInstance | None:
+        """Store a workflow unless one with its id exists, and start it when SUBMITTED.
+
+        A stored NOT_STARTED workflow starts when it arrives again SUBMITTED; any other stored
+        workflow is returned unchanged. On a worker that does not own the workflow it is sent to
+        its owner instead.
+        """
+        if not isinstance(task, ITemplateDAGInstance):
+            return None
+        partition = self.partition_of(task)
+        if not self.owns(partition):
+            await self.tasks_topic.send(key=workflow_key(task), value=task)
+            return None
+        async with self._locks(task.id):
+            stored_payload = self._store.read_workflow(partition, str(task.id))
+            workflow = task
+            if stored_payload is not None:
+                workflow = codec.loads(stored_payload, expected=ITemplateDAGInstance)
+                if not (_is(workflow, TaskStatusEnum.NOT_STARTED) and _is(task, TaskStatusEnum.SUBMITTED)):
+                    logger.info("Workflow %s exists; left unchanged", task.id)
+                    return workflow
+                workflow.status = task.status
+            async with unit_of_work(self._commit):
+                self._schedule_timers(partition, workflow)
+                if _is(workflow, TaskStatusEnum.SUBMITTED):
+                    await workflow.start(workflow_instance=workflow)
+                record_change(workflow)
+            return workflow
+
+    def _schedule_timers(self, partition: int, workflow: ITemplateDAGInstance) -> None:
+        for task in workflow.tasks.values():
+            if isinstance(task, TriggerTask) and task.time_to_execute and not is_terminal(task.status.code):
+                trigger = Trigger(trigger_time=task.time_to_execute, id=task.id, workflow_id=workflow.id)
+                self._store.triggers.add(partition, trigger)
+
+    async def _update_instance(self, task: ITemplateDAGInstance | None) -> None:
+        """Save a changed workflow: once at the end of the event being handled, or now outside one."""
+        if task is not None and not record_change(task):
+            await self._store_root_template_instance(task)
+
+    async def _store_root_template_instance(self, workflow_instance: ITemplateDAGInstance) -> None:
+        """Save ``workflow_instance`` now, if this worker owns it."""
+        if not self.owns(self.partition_of(workflow_instance)):
+            logger.error("Workflow %s belongs to another worker; this change is not saved", workflow_instance.id)
+            return
+        await self._store.insert_key_value(str(workflow_instance.id), workflow_instance)
+
+    async def _remove_root_template_instance(self, workflow_instance: ITemplateDAGInstance) -> None:
+        """Delete a finished workflow (``delete_workflow_on_complete``), after the event that finished it."""
+        if not record_deletion(workflow_instance):
+            await self._commit(Changes(deleted={workflow_instance.id: workflow_instance}))
+
+    async def _commit(self, changes: Changes) -> None:
+        for workflow in changes.changed.values():
+            await self._store.insert_key_value(str(workflow.id), workflow)
+        for workflow in changes.deleted.values():
+            await self._store.delete_workflow(workflow)
+
+    async def _publish_update(self, workflow: ITemplateDAGInstance, payload: bytes) -> None:
+        """Send a saved workflow to ``task_update_topic`` and the update callbacks."""
+        if self.task_update_topic is not None:
+            await self.task_update_topic.send(key=workflow_key(workflow), value=payload)
+        for callback in self.task_update_callbacks:
+            try:
+                await callback(workflow)
+            except Exception:
+                logger.exception("Update callback %r failed for workflow %s", callback, workflow.id)
+
+    # listeners and correlation
+    async def _deliver(
+        self, listener: Listener, partition: int, workflow_id: UUID, task_id: UUID, payload: Any, message: Any
+    ) -> bool | None:
+        """Hand ``payload`` to a waiting task and save its workflow; None if the workflow or task is gone."""
+        async with self._locks(workflow_id):
+            stored = self._store.read_workflow(partition, str(workflow_id))
+            if stored is None:
+                return None
+            workflow = codec.loads(stored, expected=ITemplateDAGInstance)
+            task = workflow.get_task(task_id)
+            if task is None:
+                return None
+            try:
+                async with unit_of_work(self._commit):
+                    return await deliver_message(listener.name, workflow, task, payload)
+            except Exception:
+                logger.exception(
+                    "Task %s of workflow %s failed on the message at %s; the workflow is unchanged",
+                    task_id,
+                    workflow_id,
+                    where(message),
+                )
+                return False
+
+    async def _insert_correletable_key_task(
+        self, task_instance: ITask, workflow_instance: ITemplateDAGInstance
+    ) -> None:
+        """Register a listener under the current value of its correlation attribute."""
+        value = workflow_instance.runtime_parameters.get(task_instance.correlatable_key)  # type: ignore[arg-type]
+        await self.update_correletable_key_for_task(
+            task_instance, None if value is None else str(value), new_task=True, workflow_instance=workflow_instance
+        )
+
+    async def update_correletable_key_for_task(
+        self,
+        task_instance: ITask,
+        key: str | None = None,
+        new_task: bool = False,
+        workflow_instance: ITemplateDAGInstance | None = None,
+    ) -> None:
+        """Register ``task_instance`` under correlation value ``key``, first removing its earlier key.
+
+        With no value (``None``) the task waits on nothing.
+        """
+        if workflow_instance is None:
+            logger.error("No workflow given; correlation of task %s not updated", task_instance.id)
+            return
+        if not new_task:
+            await self.remove_task_from_correletable_keys_table(task_instance, workflow_instance)
+        workflow_instance.sensor_tasks_to_correletable_map[task_instance.id] = CorrelatableMapValue(
+            correlatable_key_attr=task_instance.correlatable_key, correlatable_key_attr_value=key
+        )
+        if key is not None:
+            entry = CorreletableLookUpKey(
+                workflow_id=workflow_instance.id,
+                task_id=task_instance.id,
+                partition_key=workflow_key(workflow_instance),
+            )
+            await self._router.update_index(True, key, task_instance.topic, entry)
+
+    async def remove_task_from_correletable_keys_table(
+        self, task: ITask, workflow_instance: ITemplateDAGInstance
+    ) -> None:
+        """Unregister ``task`` from the correlation value it waits on."""
+        registered = workflow_instance.sensor_tasks_to_correletable_map.get(task.id)
+        if registered is None or registered.correlatable_key_attr_value is None:
+            return
+        entry = CorreletableLookUpKey(workflow_id=workflow_instance.id, task_id=task.id)
+        await self._router.update_index(False, registered.correlatable_key_attr_value, task.topic, entry)
+
+    async def get_correletable_key_instances(self, cor_instance: CorreletableKeyTasks) -> list[CorreletableKeyTasks]:
+        """Return the chunks stored under ``cor_instance.key`` in the partitions this worker owns."""
+        return [
+            chunk
+            for partition in self.owned_partitions()
+            for chunk in self._store.correlations.chunks(partition, str(cor_instance.key))
+        ]
+
+    async def _get_tasks_by_correlatable_key(
+        self, lookup_key: tuple[str, str], get_completed: bool = False
+    ) -> AsyncIterator[tuple[ITemplateDAGInstance, ITask]]:
+        """Yield the ``(workflow, task)`` pairs waiting on index key ``lookup_key[1]`` on this worker."""
+        for partition in self.owned_partitions():
+            for entry in self._store.correlations.entries(partition, lookup_key[1]):
+                workflow = await self.get_instance(entry.workflow_id, log=False)
+                task = None if workflow is None else workflow.get_task(entry.task_id)
+                if (
+                    workflow is not None
+                    and task is not None
+                    and (get_completed or not _is(workflow, TaskStatusEnum.COMPLETED))
+                ):
+                    yield workflow, task
+
+    # timers
+    async def _store_trigger_instance(
+        self, task_instance: TriggerTask, workflow_instance: ITemplateDAGInstance
+    ) -> None:
+        """Schedule the timer of a trigger task."""
+        await self._store.store_trigger_instance(task_instance, workflow_instance)
+
+    async def _process_system_timer_task(self) -> None:
+        """The timer tick: fire the due triggers of the partitions this worker owns."""
+        await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
+
+    async def _fire_trigger(self, trigger: Trigger) -> None:
+        """Run the task of a due trigger on its workflow and save the workflow."""
+        found = self._store.find_workflow(str(trigger.workflow_id))
+        if found is None:
+            await self._store.remove_trigger(trigger)
+            return
+        partition = found[0]
+        async with self._locks(trigger.workflow_id):  # type: ignore[arg-type]
+            stored = self._store.read_workflow(partition, str(trigger.workflow_id))
+            workflow = None if stored is None else codec.loads(stored, expected=ITemplateDAGInstance)
+            task = None if workflow is None else workflow.get_task(trigger.id)
+            if task is None or is_terminal(task.status.code):
+                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
+                return
+            if not _is(task, TaskStatusEnum.EXECUTING):
+                return
+            async with unit_of_work(self._commit):
+                await task.start(workflow_instance=workflow)
+                record_change(workflow)
+            if is_terminal(task.status.code):
+                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
+
+
+def _is(task: ITask, status: TaskStatusEnum) -> bool:
+    return task.status.code == status.name

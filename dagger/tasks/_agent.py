@@ -26,7 +26,11 @@ class KafkaAgent:
         self._task = task
 
     async def process_event_helper(self, event: Any) -> None:
-        """Deliver one message to every task waiting on one of its correlation values."""
+        """Deliver one message to the tasks waiting on each of its correlation values.
+
+        With the listener's ``match_only_one`` set, delivery for a correlation value stops at the first
+        task that takes the message.
+        """
         topic_name = self._topic.get_topic_name()
         mappings = await self._task.get_correlatable_keys_from_payload(event)
         for mapping in mappings or []:

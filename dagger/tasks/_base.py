@@ -40,7 +40,7 @@ def _shared_defaults(record_type: type) -> tuple[tuple[str, Any], ...]:
     return tuple((name, value) for name, value in defaults.items() if isinstance(value, list | dict | set | Record))
 
 
-class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.task.ITask"):  # type: ignore[call-arg]
+class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.task.ITask"):
     """The record every task, process and workflow extends.
 
     Defaults are evaluated per instance: each task gets its own status, lists and dicts, and its
@@ -65,7 +65,8 @@ class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.t
 
     def __post_init__(self) -> None:
         values = self.__dict__
-        for name, default in _shared_defaults(type(self)):  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+        record_type: type = type(self)  # plain ``type``: mypy does not take a Record class for Hashable
+        for name, default in _shared_defaults(record_type):
             if values.get(name) is default:
                 values[name] = copy.copy(default)
         if not self.time_created:
@@ -167,7 +168,8 @@ class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.t
         """End the task with ``status`` and move the workflow on.
 
         With ``iterate`` the first successor that is not SKIPPED starts; when none does, the parent is
-        notified. A FAILURE starts nothing after the task: it fails the parent instead.
+        notified, or, for the ROOT task, the workflow finishes. A FAILURE starts nothing after the task:
+        the parent is notified of it instead.
         """
         if self.status.code != status.code:
             self.status = TaskStatus(code=status.code, value=status.value)

@@ -216,8 +216,11 @@ class MonitoredProcessTemplateDAGInstance(
     monitoring_task_id: UUID | None = None
 
     def get_monitoring_task_type(self) -> type:
-        """Return the monitor class; the default calls ``process_monitored_task`` of
-        :class:`~dagger.tasks.task.DefaultMonitoringTask`, which subclasses define."""
+        """Return the monitoring task class to create; subclasses must override it.
+
+        Raises:
+            NotImplementedError: always, in this class.
+        """
         raise NotImplementedError("Monitored processes name their monitoring task type")
 
     async def on_complete(
@@ -237,7 +240,7 @@ class MonitoredProcessTemplateDAGInstance(
         await super().execute(runtime_parameters=runtime_parameters, workflow_instance=workflow_instance)
         await self.setup_monitoring_task(workflow_instance=workflow_instance)
 
-    async def setup_monitoring_task(self, workflow_instance: ITemplateDAGInstance | None) -> None:  # type: ignore[override]
+    async def setup_monitoring_task(self, workflow_instance: ITemplateDAGInstance | None) -> None:
         """Create and schedule the monitor when ``complete_by_time`` is set and none exists yet."""
         due = workflow_instance.runtime_parameters.get(COMPLETE_BY_KEY) if workflow_instance else None
         if not due or self.monitoring_task_id is not None or workflow_instance is None:

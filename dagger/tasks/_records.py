@@ -33,10 +33,15 @@ class Trigger(Record, serializer="raw", namespace="dagger.tasks.task.Trigger"):
 
 
 class CorreletableLookUpKey(Record, serializer="raw", namespace="dagger.tasks.task.CorreletableLookUpKey"):
-    """One waiting listener: a task of a workflow."""
+    """One waiting listener: a task of a workflow.
+
+    ``partition_key`` (an addition to the reference's record) is the workflow's partition key, so an
+    event found through the index can be routed to the worker that owns the workflow.
+    """
 
     workflow_id: UUID
     task_id: UUID
+    partition_key: str | None = None
 
 
 class CorreletableKeyTasks(Record, serializer="raw", namespace="dagger.tasks.task.CorreletableKeyTasks"):

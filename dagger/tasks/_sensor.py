@@ -93,15 +93,16 @@ class KafkaListenerTask(SensorTask[KT, VT], namespace="dagger.tasks.task.KafkaLi
 
     def get_correlatable_key(self, payload: Any) -> TaskLookupKey:
         """Return the payload itself; subclasses extract the ``(attribute, value)`` pair."""
-        return payload  # type: ignore[no-any-return]
+        return payload
 
 
 async def deliver_message(topic_name: str, workflow_instance: ITemplateDAGInstance, task: ITask, event: Any) -> bool:
     """Hand a message from ``topic_name`` to a listener that is waiting on it; return True if it was taken.
 
-    A NOT_STARTED listener that allows skipping to it skips the unfinished tasks before it; a COMPLETED
-    one reprocesses the message if it asks to (else its workflow is walked on); an EXECUTING one, or a
-    SKIPPED one that allows skipping to it, handles the message with ``on_message``.
+    An EXECUTING listener, or a SKIPPED one that allows skipping to it, handles the message with
+    ``on_message`` and completes when that returns True. A NOT_STARTED listener that allows skipping to
+    it first skips the unfinished tasks before it, then does the same. A COMPLETED listener reprocesses
+    the message if it asks to (else its workflow is walked on); any other listener ignores the message.
     """
     if task is None or not getattr(task, "topic", None) or task.topic != topic_name:
         return False

@@ -37,7 +37,7 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
         """Return the task with ``id`` (the workflow itself for its own id), or None."""
         if id == self.id:
             return self
-        return self.tasks.get(id) if id else None  # type: ignore[arg-type]
+        return self.tasks.get(id) if id else None
 
     async def _update_global_runtime_parameters(self) -> None:
         """Re-key every waiting listener whose correlation attribute changed value."""
@@ -50,7 +50,7 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
                 and sensor.status.code in WAITING
                 and current_value != correlation.correlatable_key_attr_value
             ):
-                await sensor._update_correletable_key(self)  # type: ignore[attr-defined]
+                await sensor._update_correletable_key(self)
                 correlation.correlatable_key_attr_value = current_value  # type: ignore[assignment]
 
     async def stop(
@@ -62,14 +62,14 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
         """
         if is_terminal(self.status.code):
             return
-        parameters = self.runtime_parameters if runtime_parameters is None else runtime_parameters
+        parameters: dict[str, Any] = self.runtime_parameters if runtime_parameters is None else runtime_parameters
         for task in list(self.tasks.values()):
             if task.status.code == TaskStatusEnum.EXECUTING.name:
-                await _stop_task(task, parameters, self)  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+                await _stop_task(task, parameters, self)
             if not is_terminal(task.status.code):
                 task.status = status_of(TaskStatusEnum.STOPPED)
                 await task._release(self)
-        await super().stop(runtime_parameters=parameters, workflow_instance=self)  # type: ignore[misc,arg-type,attr-defined,no-any-return]
+        await super().stop(runtime_parameters=parameters, workflow_instance=self)
         await self.on_complete(workflow_instance=self, status=self.status)
         await engine()._update_instance(task=self)
 
@@ -92,7 +92,7 @@ async def _stop_task(task: ITask, runtime_parameters: dict[str, str], workflow_i
         if inspect.signature(task.stop).parameters:
             await task.stop(runtime_parameters=runtime_parameters, workflow_instance=workflow_instance)
         else:
-            await task.stop()  # type: ignore[call-arg]
+            await task.stop()
     except Exception:
         logger.exception("Stopping task %s of workflow %s failed", task.id, workflow_instance.id)
 

@@ -282,12 +282,12 @@ class ParallelCompositeTaskTemplate(DefaultTaskTemplate):
     ) -> ITask:
         """Fill in the composite, create its successors, then its children."""
         task_instance.task_type = TaskType.PARALLEL_COMPOSITE.name
-        task_instance.operator_type = self.parallel_operator_type.name  # type: ignore[attr-defined]
+        task_instance.operator_type = self.parallel_operator_type.name
         task_instance.time_created = clock.now()
         task_instance.status = status_of(TaskStatusEnum.NOT_STARTED)
         task_instance.task_name = f"{parent_name}.{self.name}"
         task_instance.next_dags = []
-        task_instance.parallel_child_task_list = []  # type: ignore[attr-defined]
+        task_instance.parallel_child_task_list = []
         task_instance.allow_skip_to = self.allow_skip_to
         task_instance.reprocess_on_message = self.reprocess_on_message
         if workflow_instance is not None:
@@ -316,5 +316,5 @@ class ParallelCompositeTaskTemplate(DefaultTaskTemplate):
                 **creation,
                 **kwargs,
             )
-            task_instance.parallel_child_task_list.append(child.id)  # type: ignore[attr-defined]
+            task_instance.parallel_child_task_list.append(child.id)
         return task_instance

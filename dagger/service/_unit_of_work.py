@@ -1,0 +1,79 @@
+"""One durable save per handled event: the workflows an event changes are saved once, when it is done.
+
+The model asks the engine to save a workflow after every step of its walk. Inside a unit of work
+those requests only mark the workflow changed; when the unit ends without an error each changed
+workflow is saved (or deleted) once. A unit that fails saves nothing, so the stored workflow stays
+as it was before the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+from weakref import WeakValueDictionary
+
+
+@dataclass
+class Changes:
+    """The workflows changed in one unit of work, and those deleted."""
+
+    changed: dict[UUID, Any] = field(default_factory=dict)
+    deleted: dict[UUID, Any] = field(default_factory=dict)
+
+
+_current: ContextVar[Changes | None] = ContextVar("dagger_unit_of_work", default=None)
+
+
+@asynccontextmanager
+async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIterator[Changes]:
+    """Collect changes inside the block and ``commit`` them once at its end; nested blocks join the outer one."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
+    changes = Changes()
+    token = _current.set(changes)
+    try:
+        yield changes
+    finally:
+        _current.reset(token)
+    await commit(changes)
+
+
+def record_change(workflow: Any) -> bool:
+    """Mark ``workflow`` changed in the current unit; False when no unit is open."""
+    changes = _current.get()
+    if changes is None:
+        return False
+    if workflow.id not in changes.deleted:
+        changes.changed[workflow.id] = workflow
+    return True
+
+
+def record_deletion(workflow: Any) -> bool:
+    """Mark ``workflow`` deleted in the current unit; False when no unit is open."""
+    changes = _current.get()
+    if changes is None:
+        return False
+    changes.changed.pop(workflow.id, None)
+    changes.deleted[workflow.id] = workflow
+    return True
+
+
+class WorkflowLocks:
+    """One lock per workflow, alive while a coroutine holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: WeakValueDictionary[UUID, asyncio.Lock] = WeakValueDictionary()
+
+    def __call__(self, workflow_id: UUID) -> asyncio.Lock:
+        """Return the lock of ``workflow_id``."""
+        lock = self._locks.get(workflow_id)
+        if lock is None:
+            lock = self._locks[workflow_id] = asyncio.Lock()
+        return lock

@@ -1,0 +1,239 @@
+"""Where a Dagger engine keeps its state: workflows, timers and the correlation index."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+from uuid import UUID
+
+from dagger import codec
+from dagger.service.engineconfig import ROCKS_DB_OPTIONS
+from dagger.store._correlation_index import CorrelationIndex
+from dagger.store._partitioned_table import PartitionedTable
+from dagger.store._trigger_index import TriggerIndex
+from dagger.tasks.task import ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
+from dagger.utils import clock
+
+logger = logging.getLogger(__name__)
+
+
+class IStore(abc.ABC):
+    """The contract of a Dagger store.
+
+    Workflows are saved whole, one record per workflow keyed by its id; timers and correlation
+    entries live beside them. ``app`` is the :class:`~dagger.service.services.Dagger` engine.
+    """
+
+    enable_changelog: bool = True
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def insert_key_value(self, key: str, value: ITemplateDAGInstance) -> None:
+        """Save workflow ``value`` under ``key``: stamp it, publish the update, then write it."""
+        value.lastupdated = clock.now()
+        value.update_count += 1
+        payload = codec.dumps(value)
+        await self.app._publish_update(value, payload)
+        self.write_workflow(key, value, payload)
+
+    @abc.abstractmethod
+    def write_workflow(self, key: str, workflow: ITemplateDAGInstance, payload: bytes) -> None:
+        """Write the encoded ``payload`` of ``workflow`` under ``key``."""
+
+    @abc.abstractmethod
+    async def remove_key_value(self, key: str) -> None:
+        """Delete the workflow stored under ``key``."""
+
+    @abc.abstractmethod
+    async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
+        """Return the workflow stored under ``key``, or None."""
+
+    @abc.abstractmethod
+    async def insert_trigger(self, value: Trigger) -> None:
+        """Schedule a timer."""
+
+    @abc.abstractmethod
+    async def remove_trigger(self, value: Trigger) -> None:
+        """Unschedule a timer."""
+
+    @abc.abstractmethod
+    async def get_trigger(self, key: Any, use_partition: bool = False) -> Trigger | None:
+        """Return the timer of ``key``, a ``(workflow id, task id)`` pair, or None."""
+
+    @abc.abstractmethod
+    def get_valid_triggers(self) -> AsyncIterator[Trigger]:
+        """Yield the timers that are due, at most ``max_tasks_per_trigger`` per tick."""
+
+    @abc.abstractmethod
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        """Declare the store's tables and timers with the engine's faust app."""
+
+    @abc.abstractmethod
+    def get_db_options(self) -> Mapping[str, Any]:
+        """Return the options the store's databases are opened with."""
+
+    async def store_trigger_instance(self, task_instance: TriggerTask, wokflow_instance: ITemplateDAGInstance) -> None:
+        """Schedule the timer of trigger task ``task_instance``."""
+        await self.insert_trigger(
+            await self._create_trigger_instance_from_trigger_task(task_instance, wokflow_instance)
+        )
+
+    async def _create_trigger_instance_from_trigger_task(
+        self, task_instance: TriggerTask, wokflow_instance: ITemplateDAGInstance
+    ) -> Trigger:
+        return Trigger(trigger_time=task_instance.time_to_execute, id=task_instance.id, workflow_id=wokflow_instance.id)
+
+    async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:
+        """Unschedule the timer of a trigger task that has completed."""
+        if wokflow_instance is not None:
+            await self.remove_trigger(Trigger(id=task.id, workflow_id=wokflow_instance.id))
+
+    async def process_system_timer_task(self, timer_task: SystemTimerTask) -> None:
+        """Run one timer tick through ``timer_task``; a failing tick is logged."""
+        try:
+            await timer_task.execute({}, None)
+        except Exception:
+            logger.exception("Timer tick failed")
+
+    async def execute_system_timer_task(self) -> None:
+        """Fire every due timer on the workflow that owns it."""
+        async for trigger in self.get_valid_triggers():
+            await self.app._fire_trigger(trigger)
+
+
+class RocksDBStore(IStore):
+    """The embedded store: faust tables on RocksDB (rocksdict), backed by Kafka changelog topics.
+
+    Every record lives in the partition of its owner's key (a workflow's partition key, a correlation
+    value), so the worker that owns that partition is the only one that reads and writes it.
+    """
+
+    DELIM_VAUE = "|"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.kv_table: Any = None
+        self.triggers_table: Any = None
+        self.correletable_keys_table: Any = None
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        """Declare the workflow, trigger and correlation tables with the engine's faust app."""
+        self.kv_table = self._table("kv_table")
+        self.triggers_table = self._table("triggers_table")
+        self.correletable_keys_table = self._table("correletable_keys_table")
+        self.workflows = PartitionedTable(self.kv_table)
+        self.triggers = TriggerIndex(PartitionedTable(self.triggers_table))
+        self.correlations = CorrelationIndex(
+            PartitionedTable(self.correletable_keys_table), self.app.max_correletable_keys_in_values
+        )
+
+    def _table(self, name: str) -> Any:
+        return self.app.faust_app.Table(
+            name,
+            partitions=self.app.config.KAFKA_PARTITIONS,
+            key_type=bytes,
+            value_type=bytes,
+            options=dict(self.get_db_options()),
+        )
+
+    def get_db_options(self) -> Mapping[str, Any]:
+        """Return :data:`~dagger.service.engineconfig.ROCKS_DB_OPTIONS`."""
+        return ROCKS_DB_OPTIONS
+
+    def write_workflow(self, key: str, workflow: ITemplateDAGInstance, payload: bytes) -> None:
+        """Write the workflow to the partition of its partition key."""
+        self.workflows.put(self.app.partition_of(workflow), key.encode(), payload)
+
+    def read_workflow(self, partition: int, key: str) -> bytes | None:
+        """Return the encoded workflow stored under ``key`` in ``partition``, or None."""
+        return self.workflows.get(partition, key.encode())
+
+    def find_workflow(self, key: str) -> tuple[int, bytes] | None:
+        """Look for workflow ``key`` in the partitions this worker owns; return its partition and bytes."""
+        for partition in self.app.owned_partitions():
+            payload = self.workflows.get(partition, key.encode())
+            if payload is not None:
+                return partition, payload
+        return None
+
+    def iter_workflows(self) -> Iterator[bytes]:
+        """Yield the encoded workflows of every partition this worker owns."""
+        for partition in self.app.owned_partitions():
+            for _, payload in self.workflows.items(partition):
+                yield payload
+
+    async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
+        """Return the workflow with id ``key`` if a partition this worker owns holds it."""
+        found = self.find_workflow(key)
+        return None if found is None else codec.loads(found[1], expected=ITemplateDAGInstance)
+
+    async def remove_key_value(self, key: str) -> None:
+        """Delete workflow ``key`` from the partition that holds it."""
+        found = self.find_workflow(key)
+        if found is not None:
+            self.workflows.delete(found[0], key.encode())
+
+    async def delete_workflow(self, workflow: ITemplateDAGInstance) -> None:
+        """Publish the final state of a finished workflow, then delete it from its partition."""
+        workflow.lastupdated = clock.now()
+        workflow.update_count += 1
+        await self.app._publish_update(workflow, codec.dumps(workflow))
+        self.workflows.delete(self.app.partition_of(workflow), str(workflow.id).encode())
+
+    async def insert_trigger(self, value: Trigger) -> None:
+        """Schedule ``value`` in its workflow's partition, if this worker holds the workflow."""
+        partition = self._partition_of_workflow(value.workflow_id)
+        if partition is not None:
+            self.triggers.add(partition, value)
+
+    async def store_trigger_instance(self, task_instance: TriggerTask, wokflow_instance: ITemplateDAGInstance) -> None:
+        """Schedule the timer of ``task_instance`` in its workflow's partition, on the workflow's owner.
+
+        Elsewhere (a workflow created on another worker) nothing is written: the owner schedules the
+        workflow's timers when it stores the workflow.
+        """
+        partition = self.app.partition_of(wokflow_instance)
+        if self.app.owns(partition):
+            self.triggers.add(
+                partition, await self._create_trigger_instance_from_trigger_task(task_instance, wokflow_instance)
+            )
+
+    async def remove_trigger(self, value: Trigger) -> None:
+        """Unschedule ``value`` in whichever owned partition holds it."""
+        for partition in self.app.owned_partitions():
+            if self.triggers.remove(partition, value.workflow_id, value.id):  # type: ignore[arg-type]
+                return
+
+    async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:
+        """Unschedule the timer of a trigger task that has completed."""
+        if wokflow_instance is not None:
+            partition = self.app.partition_of(wokflow_instance)
+            if self.app.owns(partition):
+                self.triggers.remove(partition, wokflow_instance.id, task.id)
+
+    async def get_trigger(self, key: Any, use_partition: bool = False) -> Trigger | None:
+        """Return the timer of ``key``, a ``(workflow id, task id)`` pair, or None."""
+        workflow_id, task_id = key
+        for partition in self.app.owned_partitions():
+            trigger = self.triggers.get(partition, workflow_id, task_id)
+            if trigger is not None:
+                return trigger
+        return None
+
+    async def get_valid_triggers(self) -> AsyncIterator[Trigger]:
+        """Yield due timers of the partitions this worker owns, at most ``max_tasks_per_trigger`` in all."""
+        budget = self.app.max_tasks_per_trigger
+        now = clock.now()
+        for partition in self.app.owned_partitions():
+            if budget <= 0:
+                return
+            for trigger in self.triggers.due(partition, now, budget):
+                budget -= 1
+                yield trigger
+
+    def _partition_of_workflow(self, workflow_id: UUID | None) -> int | None:
+        found = None if workflow_id is None else self.find_workflow(str(workflow_id))
+        return None if found is None else found[0]
