@@ -49,6 +49,11 @@ PUBLIC_NAMES = {
         "TemplateDAG ProcessTemplateDagBuilder DynamicProcessTemplateDagBuilder ParallelCompositeProcessTemplateDagBuilder"
     ),
     "dagger.modeler.builder_helper": "DAGBuilderHelper",
+    "dagger.store.stores": "IStore RocksDBStore",
+    "dagger.service.services": (
+        "Dagger ServiceStateView DagProcessView TemplateProcessView RegisterFun RESTART_WAIT_TIME "
+        "service_blueprint tasks_blueprint logger"
+    ),
 }
 
 SIGNATURES = {
@@ -88,6 +93,25 @@ SIGNATURES = {
     ("dagger.tasks.task", "DefaultProcessTemplateDAGInstance.setup_max_run_duration"): "self wokflow_instance",
     ("dagger.tasks.task", "KafkaAgent.__init__"): "self app topic task",
     ("dagger.executor.executor", "SerialExecutorStrategy.submit"): "self task_template repartition",
+    ("dagger.service.services", "Dagger.__init__"): (
+        "self broker datadir store application_name package_name kafka_partitions task_update_topic tasks_topic "
+        "bootstrap_topic beacon kafka_broker_list loop tracing_sensor datadog_sensor trigger_interval "
+        "max_tasks_per_trigger restart_tasks_on_boot aerospike_config enable_changelog max_correletable_keys_in_values "
+        "schema_registry_url message_serializer delete_workflow_on_complete task_update_callbacks logging_config kwargs"
+    ),
+    ("dagger.service.services", "Dagger.update_correletable_key_for_task"): (
+        "self task_instance key new_task workflow_instance"
+    ),
+    ("dagger.service.services", "Dagger.remove_task_from_correletable_keys_table"): "self task workflow_instance",
+    ("dagger.service.services", "Dagger.get_instance"): "self id log",
+    ("dagger.service.services", "Dagger.submit"): "self task repartition",
+    ("dagger.service.services", "Dagger.create_topic"): (
+        "topic_name key_type value_type key_serializer value_serializer"
+    ),
+    ("dagger.service.services", "Dagger.main"): "self override_logging",
+    ("dagger.store.stores", "IStore.insert_key_value"): "self key value",
+    ("dagger.store.stores", "IStore.store_trigger_instance"): "self task_instance wokflow_instance",
+    ("dagger.store.stores", "IStore.process_trigger_task_complete"): "self task wokflow_instance",
 }
 
 
@@ -187,3 +211,13 @@ def test_seeded_ids_are_128_random_bits_of_the_seed():
     assert DAGIDGenerator.generate_dag_id_from_seed(random.Random(3)) == uuid.UUID(
         int=random.Random(3).getrandbits(128)
     )
+
+
+@pytest.mark.parametrize("store", ["aerospike://", "memory://", "redis://localhost"])
+def test_an_unsupported_store_is_refused_at_construction(store):
+    from dagger.service.services import Dagger
+
+    before = Dagger.app
+    with pytest.raises(ValueError, match="unsupported store"):
+        Dagger(broker="kafka://127.0.0.1:9092", store=store)
+    assert Dagger.app is before

@@ -1,0 +1,123 @@
+"""The correlation and trigger indexes on an in-memory stand-in for a partitioned table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+from dagger.store._correlation_index import CorrelationIndex, lookup_key
+from dagger.store._trigger_index import TriggerIndex
+from dagger.tasks.task import CorreletableLookUpKey, Trigger
+
+
+class MemoryTable:
+    """Partitions of sorted bytes-to-bytes maps, with the PartitionedTable interface."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.partitions: dict[int, dict[bytes, bytes]] = {}
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self.partitions.get(partition, {}).get(key)
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self.partitions.setdefault(partition, {})[key] = value
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.partitions.get(partition, {}).pop(key, None)
+
+    def items(self, partition: int, start: bytes = b"", stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        for key in sorted(self.partitions.get(partition, {})):
+            if key >= start and (stop is None or key < stop):
+                yield key, self.partitions[partition][key]
+
+
+def entry(workflow: int, task: int) -> CorreletableLookUpKey:
+    return CorreletableLookUpKey(workflow_id=UUID(int=workflow), task_id=UUID(int=task), partition_key=f"k{workflow}")
+
+
+def pairs(index: CorrelationIndex, key: str) -> list[tuple[int, int]]:
+    return [(found.workflow_id.int, found.task_id.int) for found in index.entries(0, key)]
+
+
+def test_lookup_key_is_value_and_topic() -> None:
+    assert lookup_key("42", "ready") == "42_ready"
+
+
+def test_entries_overflow_into_linked_chunks_of_the_configured_size() -> None:
+    table = MemoryTable()
+    index = CorrelationIndex(table, max_entries=2)  # type: ignore[arg-type]
+    for number in range(5):
+        index.add(0, "v_t", entry(number, 100 + number))
+    chunks = index.chunks(0, "v_t")
+    assert [len(chunk.lookup_keys) for chunk in chunks] == [2, 2, 1]
+    assert chunks[0].key == "v_t" and chunks[0].overflow_key == chunks[1].key
+    assert sorted(pairs(index, "v_t")) == [(number, 100 + number) for number in range(5)]
+    assert entry(0, 100).partition_key == index.entries(0, "v_t")[0].partition_key
+
+
+def test_adding_an_entry_twice_keeps_one() -> None:
+    index = CorrelationIndex(MemoryTable(), max_entries=2)  # type: ignore[arg-type]
+    for _ in range(3):
+        index.add(0, "v_t", entry(1, 2))
+    assert pairs(index, "v_t") == [(1, 2)]
+
+
+def test_removing_entries_drops_empty_chunks_and_keeps_the_head_key() -> None:
+    table = MemoryTable()
+    index = CorrelationIndex(table, max_entries=2)  # type: ignore[arg-type]
+    for number in range(5):
+        index.add(0, "v_t", entry(number, number))
+    index.remove(0, "v_t", [(UUID(int=0), UUID(int=0)), (UUID(int=1), UUID(int=1))])
+    assert sorted(pairs(index, "v_t")) == [(2, 2), (3, 3), (4, 4)]
+    assert index.chunks(0, "v_t")[0].key == "v_t"
+    index.remove(0, "v_t", [(UUID(int=number), UUID(int=number)) for number in (2, 3, 4)])
+    assert pairs(index, "v_t") == []
+    assert table.partitions[0] == {}, "every chunk is deleted once empty"
+
+
+def test_removing_an_unknown_entry_changes_nothing() -> None:
+    index = CorrelationIndex(MemoryTable(), max_entries=2)  # type: ignore[arg-type]
+    index.add(0, "v_t", entry(1, 1))
+    index.remove(0, "v_t", [(UUID(int=9), UUID(int=9))])
+    index.remove(0, "other_t", [(UUID(int=1), UUID(int=1))])
+    assert pairs(index, "v_t") == [(1, 1)]
+
+
+def test_partitions_are_separate() -> None:
+    index = CorrelationIndex(MemoryTable(), max_entries=10)  # type: ignore[arg-type]
+    index.add(1, "v_t", entry(1, 1))
+    assert index.entries(0, "v_t") == []
+    assert len(index.entries(1, "v_t")) == 1
+
+
+def trigger(due: int, workflow: int, task: int) -> Trigger:
+    return Trigger(trigger_time=due, workflow_id=UUID(int=workflow), id=UUID(int=task))
+
+
+def test_due_triggers_come_earliest_first_up_to_the_limit() -> None:
+    index = TriggerIndex(MemoryTable())  # type: ignore[arg-type]
+    for due, task in [(300, 3), (100, 1), (200, 2), (1000, 4)]:
+        index.add(0, trigger(due, 1, task))
+    assert [found.id.int for found in index.due(0, now=300, limit=10)] == [1, 2, 3]  # type: ignore[union-attr]
+    assert [found.id.int for found in index.due(0, now=300, limit=2)] == [1, 2]  # type: ignore[union-attr]
+    assert index.due(0, now=99, limit=10) == []
+
+
+def test_rescheduling_a_task_replaces_its_trigger() -> None:
+    index = TriggerIndex(MemoryTable())  # type: ignore[arg-type]
+    index.add(0, trigger(100, 1, 1))
+    index.add(0, trigger(500, 1, 1))
+    assert index.due(0, now=400, limit=10) == []
+    assert index.get(0, UUID(int=1), UUID(int=1)).trigger_time == 500  # type: ignore[union-attr]
+
+
+def test_removing_a_trigger() -> None:
+    table = MemoryTable()
+    index = TriggerIndex(table)  # type: ignore[arg-type]
+    index.add(0, trigger(100, 1, 1))
+    assert index.remove(0, UUID(int=1), UUID(int=1)) is True
+    assert index.remove(0, UUID(int=1), UUID(int=1)) is False
+    assert index.get(0, UUID(int=1), UUID(int=1)) is None
+    assert table.partitions[0] == {}
