@@ -10,10 +10,11 @@ KAFKA := scripts/kafka.sh
 LINT_PATHS = $(wildcard dagger tests examples benchmarks)
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo bench
 
 help:
 	@echo "make demo        run the demo on a local Kafka broker"
+	@echo "make bench       run the pizza benchmark on a local Kafka broker"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
 	@echo "make kafka       start the local broker (make kafka-stop stops it)"
@@ -51,4 +52,8 @@ test: venv kafka-fetch lint
 	  rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" >&2; exit $$rc; }
 
 demo: venv kafka-fetch
-	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.smoke
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.pizza
+
+BENCH_ARGS ?= --workflows 1000 --runs 5
+bench: venv kafka-fetch
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.pizza $(BENCH_ARGS)

@@ -69,14 +69,27 @@ class Listener:
         """Decode a message value as the application declared the topic."""
         return app.serializers.loads_value(self.topic.value_type, raw, serializer=self.topic.value_serializer)
 
-    async def correlation_values(self, payload: Any) -> list[str]:
-        """Return the distinct correlation values of ``payload``, in the order the listeners give them."""
+    async def correlation_values(self, payload: Any, position: str) -> list[str]:
+        """Return the distinct correlation values the listener classes find in ``payload``.
+
+        A class that fails on the payload is logged (with the message's ``position``) and contributes nothing.
+        """
         values: list[str] = []
         for prototype in self.prototypes:
-            for mapping in await prototype.get_correlatable_keys_from_payload(payload) or []:
+            try:
+                mappings = await prototype.get_correlatable_keys_from_payload(payload) or []
+            except Exception:
+                logger.exception("%s could not correlate the message at %s", type(prototype).__name__, position)
+                continue
+            for mapping in mappings:
                 value = _usable_value(mapping)
                 if value is None:
-                    logger.warning("Listener on %s gave an unusable correlation %r; ignored", self.name, mapping)
+                    logger.warning(
+                        "%s gave an unusable correlation %r for the message at %s; ignored",
+                        type(prototype).__name__,
+                        mapping,
+                        position,
+                    )
                 elif value not in values:
                     values.append(value)
         return values
@@ -111,12 +124,7 @@ class EventRouter:
         except Exception as error:
             logger.warning("Undecodable message on %s ignored: %s", where(message), error)
             return
-        try:
-            values = await listener.correlation_values(payload)
-        except Exception:
-            logger.exception("Listener on %s could not correlate the message at %s", listener.name, where(message))
-            return
-        for value in values:
+        for value in await listener.correlation_values(payload, where(message)):
             if self.engine.owns(self.partition_of_value(value)):
                 await self.correlate(listener, value, message, payload)
             else:

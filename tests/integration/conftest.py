@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.engines import EngineStarter
 from tests.support import bootstrap_servers, broker_url
 
 HERE = Path(__file__).parent
@@ -46,3 +48,16 @@ def kafka_broker() -> str:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     return broker_url()
+
+
+@pytest.fixture
+async def start_engine(tmp_path: Path) -> AsyncIterator[EngineStarter]:
+    """Factory of Dagger engines with the pizza templates: ``await start_engine(**options)``.
+
+    Each engine gets unique names and a fresh data dir unless given an ``EngineSetup``
+    (``start_engine.new_setup()``, or ``engine.test_setup`` of an engine to restart); every engine
+    started is stopped at the end of the test.
+    """
+    starter = EngineStarter(tmp_path)
+    yield starter
+    await starter.stop_all()

@@ -1,0 +1,1 @@
+"""Benchmarks of the workflow engine on a real Kafka broker."""

@@ -1,0 +1,51 @@
+"""The pizza worker: one pizza workflow per message on the requests topic.
+
+A request is JSON ``{"order_id": "..."}``. Settings come from environment variables
+(:mod:`examples.pizza.settings`). Run it with ``python -m examples.pizza.worker``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from dagger.service.services import Dagger
+from examples.pizza.settings import WorkerSettings, workflow_id
+from examples.pizza.workflow import BUILDERS_TEMPLATE, register_pizza_templates
+
+logger = logging.getLogger(__name__)
+
+settings = WorkerSettings.from_env()
+
+engine = Dagger(
+    broker=settings.broker,
+    datadir=settings.datadir,
+    application_name=settings.application_name,
+    tasks_topic=settings.tasks_topic,
+    bootstrap_topic=settings.bootstrap_topic,
+    web_port=settings.web_port,
+)
+register_pizza_templates(settings.topics)
+
+requests_topic = Dagger.create_topic(settings.requests_topic, key_type=bytes, value_type=bytes)
+
+
+@Dagger.app.faust_app.agent(requests_topic)
+async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
+    """Create and start the pizza workflow of each requested order."""
+    template = engine.get_template(BUILDERS_TEMPLATE)
+    async for payload in requests:
+        try:
+            order_id = str(json.loads(payload)["order_id"])
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning("Pizza request %r ignored: %s", payload, error)
+            continue
+        await template.create_instance(
+            workflow_id(order_id), "order_id", repartition=False, submit_task=True, order_id=order_id
+        )
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine.main()

@@ -1,0 +1,197 @@
+"""Bad messages on a listener topic: each is passed over, logged with its position, and harms nothing else."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from dagger.modeler.builder_helper import DAGBuilderHelper
+from dagger.service.services import Dagger
+from dagger.templates.template import ITemplateDAG
+from examples.pizza.workflow import Deliver, OrderCommand, WaitForReady
+from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
+from tests.support import bootstrap_servers, wait_for
+
+LOGGER = "dagger.service.services"
+FUSSY_TEMPLATE = "FussyPizzaWorkflow"
+
+
+class FussyWaitForReady(WaitForReady):
+    """Waits for the shop like the pizza listener, but its user code raises on a message that says ``burnt``."""
+
+    async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
+        if json.loads(args[0]).get("burnt"):
+            raise RuntimeError("the pizza is burnt")
+        return await super().on_message(runtime_parameters, *args, **kwargs)
+
+
+def register_fussy_template(engine: Dagger) -> None:
+    """The pizza workflow on the same topics, waiting with :class:`FussyWaitForReady`."""
+    topics = engine.pizza_topics  # type: ignore[attr-defined]
+
+    @Dagger.register_template(FUSSY_TEMPLATE)
+    def fussy(template_name: str) -> ITemplateDAG:
+        helper = DAGBuilderHelper(Dagger.app)
+        order = helper.build_and_link_tasks(
+            [
+                helper.generic_command_task_builder(
+                    topic=topics.orders, task_type=OrderCommand, process_name="Order", key_type=bytes, value_type=bytes
+                ),
+                helper.generic_listener_task_builder(
+                    topic=topics.ready,
+                    task_type=FussyWaitForReady,
+                    process_name="Order",
+                    key_type=bytes,
+                    value_type=bytes,
+                ),
+            ]
+        )
+        delivery = helper.build_and_link_tasks(
+            [helper.generic_executor_task_builder(task_type=Deliver, name="Delivery")]
+        )
+        root = helper.build_and_link_processes(
+            [
+                helper.generic_process_builder(process_name="Order", root_task=order),
+                helper.generic_process_builder(process_name="Delivery", root_task=delivery),
+            ]
+        )
+        return helper.generic_template(template_name=template_name, root_process=root)
+
+
+@pytest.fixture
+async def producer() -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+def ready(order_id: str, **extra: Any) -> bytes:
+    return json.dumps({"order_id": order_id, "status": "ready", **extra}).encode()
+
+
+def position(sent: RecordMetadata) -> str:
+    """How the engine names a message's position in its log."""
+    return f"{sent.topic}[{sent.partition}]@{sent.offset}"
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == LOGGER and text in record.getMessage()]
+
+
+async def wait_for_listener(engine: Dagger, ids: list[uuid.UUID], listener: str = "Order_listener_task") -> None:
+    """Wait until each workflow is stored with its listener waiting (EXECUTING)."""
+
+    async def waiting() -> bool:
+        for workflow_id in ids:
+            found = await engine.get_instance(workflow_id, log=False)
+            if found is None or tasks_by_name(found)[listener].status.code != "EXECUTING":
+                return False
+        return True
+
+    await wait_for(waiting, timeout=30, message=f"the listeners of {len(ids)} workflows to be waiting")
+
+
+def assert_running(engine: Dagger) -> None:
+    """The engine, its faust app and every agent's actor are still running (no consumer loop has ended)."""
+    assert engine.started_flag
+    assert engine.state == "running" and engine.faust_app.state == "running"
+    for agent in engine.faust_app.agents.values():
+        actors = list(agent._actors)
+        assert actors, f"agent {agent.name} has no actor"
+        for actor in actors:
+            assert actor.state == "running", f"an actor of {agent.name} is {actor.state}"
+            assert actor.actor_task is not None and not actor.actor_task.done(), f"the loop of {agent.name} ended"
+
+
+BAD_INPUTS = [
+    # value (None: a tombstone); the log line expected at the message's position (None: none there)
+    pytest.param(b"\xff\xfe{ not json", "could not correlate the message at", id="undecodable-bytes"),
+    pytest.param(b"[1, 2, 3]", "could not correlate the message at", id="json-list"),
+    pytest.param(b'{"status": "ready"}', "could not correlate the message at", id="json-without-order-id"),
+    pytest.param(b'{"order_id": null, "status": "ready"}', "gave an unusable correlation", id="null-order-id"),
+    pytest.param(ready("no-such-order"), None, id="unknown-order-id"),
+    pytest.param(None, "Tombstone on", id="tombstone"),
+]
+
+
+@pytest.mark.parametrize(("value", "log_text"), BAD_INPUTS)
+async def test_bad_message_is_passed_over(
+    start_engine: EngineStarter,
+    producer: AIOKafkaProducer,
+    caplog: pytest.LogCaptureFixture,
+    value: bytes | None,
+    log_text: str | None,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    engine = await start_engine(register=register_fussy_template)
+    ready_topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
+    bystanders = await create_pizzas(engine, 3, prefix="bystander")
+    bystanders.update(await create_pizzas(engine, 1, template_name=FUSSY_TEMPLATE, prefix="fussy-bystander"))
+    await wait_for_listener(engine, list(bystanders))
+    before = {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in bystanders}
+
+    sent = await producer.send_and_wait(ready_topic, key=b"bad", value=value)
+    if log_text is not None:
+        await wait_for(lambda: logged(caplog, position(sent)), timeout=30, message=f"a log line about {position(sent)}")
+        assert log_text in logged(caplog, position(sent))[0].getMessage()
+
+    # A pizza created after the bad message completes: its ready message is read after the bad one.
+    after = await create_pizzas(engine, 1, prefix="after")
+    await wait_for_listener(engine, list(after))
+    for order_id in after.values():
+        await producer.send_and_wait(ready_topic, key=order_id.encode(), value=ready(order_id))
+    await wait_for_status(engine, after, "COMPLETED")
+    assert_running(engine)
+    assert {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in bystanders} == before, (
+        "a bad message changed a workflow it does not concern"
+    )
+    errors = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.ERROR]
+    if log_text is None or "could not correlate" not in log_text:
+        assert errors == []
+
+    for order_id in bystanders.values():
+        await producer.send_and_wait(ready_topic, key=order_id.encode(), value=ready(order_id))
+    await wait_for_status(engine, bystanders, "COMPLETED")
+
+
+async def test_listener_code_raising_leaves_its_workflow_unchanged(
+    start_engine: EngineStarter, producer: AIOKafkaProducer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    engine = await start_engine(register=register_fussy_template)
+    ready_topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
+    fussy = await create_pizzas(engine, 1, template_name=FUSSY_TEMPLATE, prefix="fussy")
+    bystanders = await create_pizzas(engine, 3, prefix="bystander")
+    [(target, target_order)] = fussy.items()
+    await wait_for_listener(engine, [target, *bystanders])
+    before = {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in [target, *bystanders]}
+
+    sent = await producer.send_and_wait(ready_topic, key=target_order.encode(), value=ready(target_order, burnt=True))
+    await wait_for(lambda: logged(caplog, position(sent)), timeout=30, message=f"a log line about {position(sent)}")
+    [record] = logged(caplog, position(sent))
+    assert record.levelno == logging.ERROR
+    assert str(target) in record.getMessage()
+    assert record.exc_info is not None and "the pizza is burnt" in str(record.exc_info[1])
+    assert_running(engine)
+    assert {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in [target, *bystanders]} == before
+
+    # The failed message left the listener waiting: the next message for the order completes it.
+    await producer.send_and_wait(ready_topic, key=target_order.encode(), value=ready(target_order))
+    await wait_for_status(engine, [target], "COMPLETED")
+    found = await engine.get_instance(target, log=False)
+    assert found is not None and found.runtime_parameters["delivered"] == "yes"
+    assert set((await statuses(engine, bystanders)).values()) == {"EXECUTING"}
+
+    after = await create_pizzas(engine, 1, prefix="after")
+    await wait_for_listener(engine, list(after))
+    for order_id in [*after.values(), *bystanders.values()]:
+        await producer.send_and_wait(ready_topic, key=order_id.encode(), value=ready(order_id))
+    await wait_for_status(engine, [*after, *bystanders], "COMPLETED")
