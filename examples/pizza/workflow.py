@@ -112,26 +112,31 @@ def register_pizza_templates(topics: PizzaTopics = DEFAULT_TOPICS) -> None:
         template.set_root(order.build())
         return template.build()
 
-    @Dagger.register_template(HELPER_TEMPLATE)
-    def with_helper(template_name: str) -> ITemplateDAG:
-        helper = DAGBuilderHelper(Dagger.app)
-        order_tasks = helper.build_and_link_tasks(
-            [
-                helper.generic_command_task_builder(
-                    topic=topics.orders, task_type=OrderCommand, process_name="Order", key_type=bytes, value_type=bytes
-                ),
-                helper.generic_listener_task_builder(
-                    topic=topics.ready, task_type=WaitForReady, process_name="Order", key_type=bytes, value_type=bytes
-                ),
-            ]
-        )
-        delivery_tasks = helper.build_and_link_tasks(
-            [helper.generic_executor_task_builder(task_type=Deliver, name="Delivery")]
-        )
-        root = helper.build_and_link_processes(
-            [
-                helper.generic_process_builder(process_name="Order", root_task=order_tasks),
-                helper.generic_process_builder(process_name="Delivery", root_task=delivery_tasks),
-            ]
-        )
-        return helper.generic_template(template_name=template_name, root_process=root)
+    Dagger.register_template(HELPER_TEMPLATE)(lambda name: pizza_template_by_helper(name, topics))
+
+
+def pizza_template_by_helper(
+    template_name: str, topics: PizzaTopics, listener_type: type[KafkaListenerTask[str, str]] = WaitForReady
+) -> ITemplateDAG:
+    """The pizza workflow built with ``DAGBuilderHelper``; ``listener_type`` waits for the shop's message."""
+    helper = DAGBuilderHelper(Dagger.app)
+    order_tasks = helper.build_and_link_tasks(
+        [
+            helper.generic_command_task_builder(
+                topic=topics.orders, task_type=OrderCommand, process_name="Order", key_type=bytes, value_type=bytes
+            ),
+            helper.generic_listener_task_builder(
+                topic=topics.ready, task_type=listener_type, process_name="Order", key_type=bytes, value_type=bytes
+            ),
+        ]
+    )
+    delivery_tasks = helper.build_and_link_tasks(
+        [helper.generic_executor_task_builder(task_type=Deliver, name="Delivery")]
+    )
+    root = helper.build_and_link_processes(
+        [
+            helper.generic_process_builder(process_name="Order", root_task=order_tasks),
+            helper.generic_process_builder(process_name="Delivery", root_task=delivery_tasks),
+        ]
+    )
+    return helper.generic_template(template_name=template_name, root_process=root)

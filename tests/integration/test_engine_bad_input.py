@@ -12,10 +12,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
-from dagger.modeler.builder_helper import DAGBuilderHelper
 from dagger.service.services import Dagger
-from dagger.templates.template import ITemplateDAG
-from examples.pizza.workflow import Deliver, OrderCommand, WaitForReady
+from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
 from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
 from tests.support import bootstrap_servers, wait_for
 
@@ -36,33 +34,7 @@ def register_fussy_template(engine: Dagger) -> None:
     """The pizza workflow on the same topics, waiting with :class:`FussyWaitForReady`."""
     topics = engine.pizza_topics  # type: ignore[attr-defined]
 
-    @Dagger.register_template(FUSSY_TEMPLATE)
-    def fussy(template_name: str) -> ITemplateDAG:
-        helper = DAGBuilderHelper(Dagger.app)
-        order = helper.build_and_link_tasks(
-            [
-                helper.generic_command_task_builder(
-                    topic=topics.orders, task_type=OrderCommand, process_name="Order", key_type=bytes, value_type=bytes
-                ),
-                helper.generic_listener_task_builder(
-                    topic=topics.ready,
-                    task_type=FussyWaitForReady,
-                    process_name="Order",
-                    key_type=bytes,
-                    value_type=bytes,
-                ),
-            ]
-        )
-        delivery = helper.build_and_link_tasks(
-            [helper.generic_executor_task_builder(task_type=Deliver, name="Delivery")]
-        )
-        root = helper.build_and_link_processes(
-            [
-                helper.generic_process_builder(process_name="Order", root_task=order),
-                helper.generic_process_builder(process_name="Delivery", root_task=delivery),
-            ]
-        )
-        return helper.generic_template(template_name=template_name, root_process=root)
+    Dagger.register_template(FUSSY_TEMPLATE)(lambda name: pizza_template_by_helper(name, topics, FussyWaitForReady))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dagger.service.services import Dagger
 from dagger.tasks.task import DecisionTask, ExecutorTask, ITask, TaskLookupKey
 from dagger.templates.template import DecisionTaskTemplateBuilder, ITemplateDAG
 from examples.pizza.shop import PizzaShop
-from examples.pizza.workflow import BUILDERS_TEMPLATE, Deliver, OrderCommand, WaitForReady
+from examples.pizza.workflow import BUILDERS_TEMPLATE, Deliver, OrderCommand, WaitForReady, pizza_template_by_helper
 from tests.integration.engines import (
     EngineStarter,
     create_pizzas,
@@ -231,21 +231,7 @@ def register_batch_on_ready_topic(engine: Dagger) -> None:
     """A batch workflow whose listener waits on the pizza "ready" topic, beside the pizza's own listener."""
     topics = engine.pizza_topics  # type: ignore[attr-defined]
 
-    @Dagger.register_template(SHARED_BATCH_TEMPLATE)
-    def batch(template_name: str) -> ITemplateDAG:
-        helper = DAGBuilderHelper(Dagger.app)
-        order = helper.build_and_link_tasks(
-            [
-                helper.generic_command_task_builder(
-                    topic=topics.orders, task_type=OrderCommand, process_name="Order", key_type=bytes, value_type=bytes
-                ),
-                helper.generic_listener_task_builder(
-                    topic=topics.ready, task_type=BatchReady, process_name="Order", key_type=bytes, value_type=bytes
-                ),
-            ]
-        )
-        root = helper.build_and_link_processes([helper.generic_process_builder(process_name="Order", root_task=order)])
-        return helper.generic_template(template_name=template_name, root_process=root)
+    Dagger.register_template(SHARED_BATCH_TEMPLATE)(lambda name: pizza_template_by_helper(name, topics, BatchReady))
 
 
 async def test_listener_types_sharing_a_topic_each_get_their_messages(
