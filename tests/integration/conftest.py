@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from tests.integration.engines import EngineStarter
 from tests.support import bootstrap_servers, broker_url
@@ -61,3 +62,12 @@ async def start_engine(tmp_path: Path) -> AsyncIterator[EngineStarter]:
     starter = EngineStarter(tmp_path)
     yield starter
     await starter.stop_all()
+
+
+@pytest.fixture
+async def producer() -> AsyncIterator[AIOKafkaProducer]:
+    """A plain Kafka producer on the test broker, acknowledged by all replicas."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
+    await producer.start()
+    yield producer
+    await producer.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from aiokafka.structs import RecordMetadata
 from dagger.service.services import Dagger
 from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
 from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
-from tests.support import bootstrap_servers, wait_for
+from tests.support import wait_for
 
 LOGGER = "dagger.service.services"
 FUSSY_TEMPLATE = "FussyPizzaWorkflow"
@@ -35,14 +34,6 @@ def register_fussy_template(engine: Dagger) -> None:
     topics = engine.pizza_topics  # type: ignore[attr-defined]
 
     Dagger.register_template(FUSSY_TEMPLATE)(lambda name: pizza_template_by_helper(name, topics, FussyWaitForReady))
-
-
-@pytest.fixture
-async def producer() -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 def ready(order_id: str, **extra: Any) -> bytes:

@@ -160,14 +160,6 @@ async def engine(start_engine: EngineStarter) -> AsyncIterator[Dagger]:
     yield engine
 
 
-@pytest.fixture
-async def producer() -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
 async def create(
     engine: Dagger, template_name: str, order_id: str, repartition: bool = False, **params: Any
 ) -> uuid.UUID:
@@ -321,15 +313,23 @@ async def test_failing_task_fails_its_workflow_and_starts_nothing_after_it(engin
 
 # (d) a create delivered twice
 
+CountingEngine = tuple[Dagger, Counter[tuple[uuid.UUID, str]]]
 
-@pytest.mark.parametrize("repartition", [False, True])
-async def test_create_delivered_twice_runs_once(start_engine: EngineStarter, repartition: bool) -> None:
+
+@pytest.fixture
+async def counting_engine(start_engine: EngineStarter) -> CountingEngine:
+    """An engine whose update callback counts the saves per workflow and status."""
     saves: Counter[tuple[uuid.UUID, str]] = Counter()
 
     async def count_saves(saved: Any) -> None:
         saves[saved.id, saved.status.code] += 1
 
-    engine = await start_engine(task_update_callbacks=[count_saves])
+    return await start_engine(task_update_callbacks=[count_saves]), saves
+
+
+@pytest.mark.parametrize("repartition", [False, True])
+async def test_create_delivered_twice_runs_once(counting_engine: CountingEngine, repartition: bool) -> None:
+    engine, saves = counting_engine
     template = engine.get_template(BUILDERS_TEMPLATE)
     workflow_id, order_id = uuid.uuid1(), f"twice-{uuid.uuid4()}"
     await template.create_instance(
@@ -364,13 +364,8 @@ async def test_create_delivered_twice_runs_once(start_engine: EngineStarter, rep
 
 
 @pytest.mark.parametrize("repartition", [False, True])
-async def test_create_delivered_twice_at_once_runs_once(start_engine: EngineStarter, repartition: bool) -> None:
-    saves: Counter[tuple[uuid.UUID, str]] = Counter()
-
-    async def count_saves(saved: Any) -> None:
-        saves[saved.id, saved.status.code] += 1
-
-    engine = await start_engine(task_update_callbacks=[count_saves])
+async def test_create_delivered_twice_at_once_runs_once(counting_engine: CountingEngine, repartition: bool) -> None:
+    engine, saves = counting_engine
     template = engine.get_template(BUILDERS_TEMPLATE)
     workflow_id, order_id = uuid.uuid1(), f"twice-{uuid.uuid4()}"
     await asyncio.gather(
