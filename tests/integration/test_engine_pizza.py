@@ -15,6 +15,6 @@ from tests.support import bootstrap_servers
 async def test_pizza_workflows_complete(start_engine: EngineStarter, template_name: str, repartition: bool) -> None:
     engine = await start_engine()
     async with PizzaShop(bootstrap_servers(), engine.pizza_topics) as shop:  # type: ignore[attr-defined]
-        orders = await create_pizzas(engine, 50, template_name=template_name, repartition=repartition)
+        orders = await create_pizzas(engine, 200, template_name=template_name, repartition=repartition)
         await wait_for_status(engine, orders, "COMPLETED")
         assert sorted(order["order_id"] for order in shop.orders) == sorted(orders.values())
