@@ -235,8 +235,9 @@ class Dagger(mode.Service):
         self.started_flag = True
 
     async def on_stop(self) -> None:
-        """Report that the engine is no longer ready."""
+        """Stop reporting ready, and see every write the tables made reach the broker before faust stops."""
         self.started_flag = False
+        await self._store.flush()
 
     def main(self, override_logging: bool = False) -> None:
         """Run the engine as a worker until it is stopped by a signal."""

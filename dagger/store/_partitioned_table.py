@@ -9,6 +9,7 @@ the changelog rebuilds exactly what was written.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ class PartitionedTable:
 
     def __init__(self, table: Any) -> None:
         self.table = table
+        self._unacknowledged: set[asyncio.Future[Any]] = set()
 
     @property
     def name(self) -> str:
@@ -35,12 +37,22 @@ class PartitionedTable:
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         """Set ``key`` to ``value`` in ``partition`` locally and in the changelog."""
         self._db(partition).put(key, value)
-        self.table.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
+        self._track(self.table.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw"))
 
     def delete(self, partition: int, key: bytes) -> None:
         """Remove ``key`` from ``partition`` locally and in the changelog (a tombstone)."""
         self._db(partition).delete(key)
-        self.table.send_changelog(partition, key, None, key_serializer="raw", value_serializer="raw")
+        self._track(self.table.send_changelog(partition, key, None, key_serializer="raw", value_serializer="raw"))
+
+    async def flush(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds until the broker has every changelog write; return how many are not."""
+        if self._unacknowledged:
+            await asyncio.wait(list(self._unacknowledged), timeout=timeout)
+        return len(self._unacknowledged)
+
+    def _track(self, sent: asyncio.Future[Any]) -> None:
+        self._unacknowledged.add(sent)
+        sent.add_done_callback(self._unacknowledged.discard)
 
     def items(self, partition: int, start: bytes = b"", stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Yield the entries of ``partition`` in key order, from ``start`` up to (not including) ``stop``."""

@@ -130,6 +130,13 @@ class RocksDBStore(IStore):
             PartitionedTable(self.correletable_keys_table), self.app.max_correletable_keys_in_values
         )
 
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Wait until the broker has acknowledged every write of the tables' changelogs (bounded)."""
+        for table in (self.workflows, self.triggers.table, self.correlations.table):
+            missing = await table.flush(timeout)
+            if missing:
+                logger.error("%d writes to the %s changelog were not acknowledged", missing, table.name)
+
     def _table(self, name: str) -> Any:
         return self.app.faust_app.Table(
             name,
