@@ -26,7 +26,7 @@ from dagger.service._views import (
     tasks_blueprint,
 )
 from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
-from dagger.store.stores import RocksDBStore
+from dagger.store.stores import RocksDBStore, trigger_of
 from dagger.tasks._sensor import deliver_message
 from dagger.tasks._status import is_terminal
 from dagger.tasks.task import (
@@ -346,12 +346,10 @@ class Dagger(mode.Service):
 
     async def get_instance(self, id: UUID, log: bool = True) -> ITemplateDAGInstance | None:
         """Return the stored workflow ``id`` if this worker holds it, else None."""
-        payload = self.get_instance_payload(id)
-        if payload is None:
-            if log:
-                logger.warning("Workflow %s is not held by this worker", id)
-            return None
-        return codec.loads(payload, expected=ITemplateDAGInstance)
+        workflow = await self._store.get_value_for_key(str(id))
+        if workflow is None and log:
+            logger.warning("Workflow %s is not held by this worker", id)
+        return workflow
 
     def get_instance_payload(self, id: UUID) -> bytes | None:
         """Return the stored JSON of workflow ``id`` if this worker holds it, else None."""
@@ -389,10 +387,10 @@ class Dagger(mode.Service):
             await self.tasks_topic.send(key=workflow_key(task), value=task)
             return None
         async with self._locks(task.id):
-            stored_payload = self._store.read_workflow(partition, str(task.id))
+            stored = self._store.load_workflow(partition, str(task.id))
             workflow = task
-            if stored_payload is not None:
-                workflow = codec.loads(stored_payload, expected=ITemplateDAGInstance)
+            if stored is not None:
+                workflow = stored
                 if not (_is(workflow, TaskStatusEnum.NOT_STARTED) and _is(task, TaskStatusEnum.SUBMITTED)):
                     logger.info("Workflow %s exists; left unchanged", task.id)
                     return workflow
@@ -407,8 +405,7 @@ class Dagger(mode.Service):
     def _schedule_timers(self, partition: int, workflow: ITemplateDAGInstance) -> None:
         for task in workflow.tasks.values():
             if isinstance(task, TriggerTask) and task.time_to_execute and not is_terminal(task.status.code):
-                trigger = Trigger(trigger_time=task.time_to_execute, id=task.id, workflow_id=workflow.id)
-                self._store.triggers.add(partition, trigger)
+                self._store.triggers.add(partition, trigger_of(task, workflow))
 
     async def _update_instance(self, task: ITemplateDAGInstance | None) -> None:
         """Save a changed workflow: once at the end of the event being handled, or now outside one."""
@@ -449,10 +446,9 @@ class Dagger(mode.Service):
     ) -> bool | None:
         """Hand ``payload`` to a waiting task and save its workflow; None if the workflow or task is gone."""
         async with self._locks(workflow_id):
-            stored = self._store.read_workflow(partition, str(workflow_id))
-            if stored is None:
+            workflow = self._store.load_workflow(partition, str(workflow_id))
+            if workflow is None:
                 return None
-            workflow = codec.loads(stored, expected=ITemplateDAGInstance)
             task = workflow.get_task(task_id)
             if task is None:
                 return None
@@ -550,15 +546,14 @@ class Dagger(mode.Service):
 
     async def _fire_trigger(self, trigger: Trigger) -> None:
         """Run the task of a due trigger on its workflow and save the workflow."""
-        found = self._store.find_workflow(str(trigger.workflow_id))
-        if found is None:
-            await self._store.remove_trigger(trigger)
-            return
-        partition = found[0]
         async with self._locks(trigger.workflow_id):  # type: ignore[arg-type]
-            stored = self._store.read_workflow(partition, str(trigger.workflow_id))
-            workflow = None if stored is None else codec.loads(stored, expected=ITemplateDAGInstance)
-            task = None if workflow is None else workflow.get_task(trigger.id)
+            found = self._store.find_workflow(str(trigger.workflow_id))
+            if found is None:
+                await self._store.remove_trigger(trigger)
+                return
+            partition = found[0]
+            workflow = codec.loads(found[1], expected=ITemplateDAGInstance)
+            task = workflow.get_task(trigger.id)
             if task is None or is_terminal(task.status.code):
                 self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
                 return

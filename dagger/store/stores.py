@@ -33,11 +33,15 @@ class IStore(abc.ABC):
 
     async def insert_key_value(self, key: str, value: ITemplateDAGInstance) -> None:
         """Save workflow ``value`` under ``key``: stamp it, publish the update, then write it."""
-        value.lastupdated = clock.now()
-        value.update_count += 1
-        payload = codec.dumps(value)
-        await self.app._publish_update(value, payload)
-        self.write_workflow(key, value, payload)
+        self.write_workflow(key, value, await self._stamp_and_publish(value))
+
+    async def _stamp_and_publish(self, workflow: ITemplateDAGInstance) -> bytes:
+        """Count a new version of ``workflow``, publish it as an update and return its encoding."""
+        workflow.lastupdated = clock.now()
+        workflow.update_count += 1
+        payload = codec.dumps(workflow)
+        await self.app._publish_update(workflow, payload)
+        return payload
 
     @abc.abstractmethod
     def write_workflow(self, key: str, workflow: ITemplateDAGInstance, payload: bytes) -> None:
@@ -84,7 +88,7 @@ class IStore(abc.ABC):
     async def _create_trigger_instance_from_trigger_task(
         self, task_instance: TriggerTask, wokflow_instance: ITemplateDAGInstance
     ) -> Trigger:
-        return Trigger(trigger_time=task_instance.time_to_execute, id=task_instance.id, workflow_id=wokflow_instance.id)
+        return trigger_of(task_instance, wokflow_instance)
 
     async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:
         """Unschedule the timer of a trigger task that has completed."""
@@ -158,6 +162,11 @@ class RocksDBStore(IStore):
         """Return the encoded workflow stored under ``key`` in ``partition``, or None."""
         return self.workflows.get(partition, key.encode())
 
+    def load_workflow(self, partition: int, key: str) -> ITemplateDAGInstance | None:
+        """Return the workflow stored under ``key`` in ``partition``, decoded, or None."""
+        payload = self.read_workflow(partition, key)
+        return None if payload is None else codec.loads(payload, expected=ITemplateDAGInstance)
+
     def find_workflow(self, key: str) -> tuple[int, bytes] | None:
         """Look for workflow ``key`` in the partitions this worker owns; return its partition and bytes."""
         for partition in self.app.owned_partitions():
@@ -185,9 +194,7 @@ class RocksDBStore(IStore):
 
     async def delete_workflow(self, workflow: ITemplateDAGInstance) -> None:
         """Publish the final state of a finished workflow, then delete it from its partition."""
-        workflow.lastupdated = clock.now()
-        workflow.update_count += 1
-        await self.app._publish_update(workflow, codec.dumps(workflow))
+        await self._stamp_and_publish(workflow)
         self.workflows.delete(self.app.partition_of(workflow), str(workflow.id).encode())
 
     async def insert_trigger(self, value: Trigger) -> None:
@@ -244,3 +251,8 @@ class RocksDBStore(IStore):
     def _partition_of_workflow(self, workflow_id: UUID | None) -> int | None:
         found = None if workflow_id is None else self.find_workflow(str(workflow_id))
         return None if found is None else found[0]
+
+
+def trigger_of(task: TriggerTask, workflow: ITemplateDAGInstance) -> Trigger:
+    """The timer of trigger task ``task`` of ``workflow``, due at the task's ``time_to_execute``."""
+    return Trigger(trigger_time=task.time_to_execute, id=task.id, workflow_id=workflow.id)
