@@ -35,11 +35,13 @@ KIND = "dagger-kind"
 LISTENER_TOPIC = "dagger-topic"
 WORKFLOW_ID = "dagger-workflow-id"
 TASK_ID = "dagger-task-id"
-PARTITION_KEY = "dagger-partition-key"
 
 EVENT = b"event"
 INDEX_ADD = b"index-add"
 INDEX_REMOVE = b"index-remove"
+
+_UNDECODABLE = object()
+"""What :meth:`EventRouter._decode` gives for a message it cannot decode."""
 
 
 @dataclass
@@ -119,10 +121,8 @@ class EventRouter:
         if message.value is None:
             logger.warning("Tombstone on %s ignored", where(message))
             return
-        try:
-            payload = listener.decode(self.engine.faust_app, message.value)
-        except Exception as error:
-            logger.warning("Undecodable message on %s ignored: %s", where(message), error)
+        payload = self._decode(listener, message)
+        if payload is _UNDECODABLE:
             return
         for value in await listener.correlation_values(payload, where(message)):
             if self.engine.owns(self.partition_of_value(value)):
@@ -143,12 +143,9 @@ class EventRouter:
             if listener is None:
                 logger.warning("Event for an unknown listener topic at %s ignored", where(message))
                 return
-            try:
-                payload = listener.decode(self.engine.faust_app, message.value)
-            except Exception as error:
-                logger.warning("Undecodable event at %s ignored: %s", where(message), error)
-                return
-            await self.correlate(listener, value, message, payload)
+            payload = self._decode(listener, message)
+            if payload is not _UNDECODABLE:
+                await self.correlate(listener, value, message, payload)
         elif kind in (INDEX_ADD, INDEX_REMOVE):
             try:
                 update = json.loads(message.value)
@@ -162,6 +159,14 @@ class EventRouter:
                 logger.warning("Malformed index update at %s ignored: %s", where(message), error)
         else:
             logger.warning("Message of unknown kind %r at %s ignored", kind, where(message))
+
+    def _decode(self, listener: Listener, message: Any) -> Any:
+        """The message's payload as the application declared its topic; logged and ``_UNDECODABLE`` if it is not."""
+        try:
+            return listener.decode(self.engine.faust_app, message.value)
+        except Exception as error:
+            logger.warning("Undecodable message at %s ignored: %s", where(message), error)
+            return _UNDECODABLE
 
     async def correlate(self, listener: Listener, value: str, message: Any, payload: Any) -> None:
         """Hand ``payload`` to every task waiting on ``value`` of the listener's topic."""

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 from uuid import UUID
 
 from faust.web import Blueprint, Request, Response, View
+
+from dagger.tasks._engine import engine
 
 logger = logging.getLogger("dagger.service.services")
 
 service_blueprint = Blueprint("service_state")
 tasks_blueprint = Blueprint("template_tasks")
-
-
-def _engine() -> Any:
-    from dagger.service.services import Dagger
-
-    return Dagger.app
 
 
 def error(view: View, status: int, message: str, detail: str) -> Response:
@@ -31,8 +26,8 @@ class ServiceStateView(View):
 
     async def get(self, request: Request) -> Response:
         """Return ``{"is_ready": true|false}``."""
-        engine = _engine()
-        return self.json({"is_ready": bool(engine is not None and engine.started_flag)})
+        running = engine()
+        return self.json({"is_ready": bool(running is not None and running.started_flag)})
 
 
 @tasks_blueprint.route("/instance/{dag_id}", name="dag_by_id")
@@ -46,7 +41,7 @@ class DagProcessView(View):
         except ValueError:
             return error(self, 400, "invalid workflow id", f"{dag_id!r} is not a UUID")
         try:
-            payload = _engine().get_instance_payload(workflow_id)
+            payload = engine().get_instance_payload(workflow_id)
         except Exception:
             logger.exception("Reading workflow %s failed", workflow_id)
             return error(self, 503, "store unavailable", "the workflow could not be read; try again")
@@ -62,7 +57,7 @@ class TemplateProcessView(View):
     async def get(self, request: Request) -> Response:
         """Return a JSON list of workflows, each with all its tasks."""
         try:
-            body = b"[" + b",".join(_engine()._store.iter_workflows()) + b"]"
+            body = b"[" + b",".join(engine()._store.iter_workflows()) + b"]"
         except Exception:
             logger.exception("Listing workflows failed")
             return error(self, 503, "store unavailable", "the workflows could not be listed; try again")

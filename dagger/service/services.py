@@ -143,7 +143,6 @@ class Dagger(mode.Service):
         Dagger.topics = {}
         self.faust_app = self._create_faust_app(datadir, **kwargs)
         self.add_dependency(self.faust_app)
-        self.partitions = kafka_partitions
         self._locks = WorkflowLocks()
         self._router = EventRouter(self)
         self._execution_strategy = SerialExecutorStrategy(self)
@@ -165,7 +164,7 @@ class Dagger(mode.Service):
             "origin": self.config.PACKAGE_NAME,
             "store": self.config.STORE,
             "value_serializer": "raw",
-            "topic_partitions": self.config.KAFKA_PARTITIONS,
+            "topic_partitions": self.partitions,
             **kwargs,
         }
         if datadir is not None:
@@ -196,7 +195,7 @@ class Dagger(mode.Service):
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
-            partitions=self.config.KAFKA_PARTITIONS,
+            partitions=self.partitions,
         )
 
     @staticmethod
@@ -326,6 +325,11 @@ class Dagger(mode.Service):
         return self._store.get_db_options()
 
     # placement
+    @property
+    def partitions(self) -> int:
+        """How many partitions the engine's topics and tables have (``kafka_partitions``)."""
+        return self.config.KAFKA_PARTITIONS
+
     def partition_of(self, workflow: ITemplateDAGInstance) -> int:
         """The partition that holds ``workflow``: the one of its partition key."""
         return partition_for(workflow_key(workflow), self.partitions)

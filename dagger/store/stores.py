@@ -144,7 +144,7 @@ class RocksDBStore(IStore):
     def _table(self, name: str) -> Any:
         return self.app.faust_app.Table(
             name,
-            partitions=self.app.config.KAFKA_PARTITIONS,
+            partitions=self.app.partitions,
             key_type=bytes,
             value_type=bytes,
             options=dict(self.get_db_options()),
