@@ -7,7 +7,6 @@ started is stopped when the test ends.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,17 +15,11 @@ from typing import Any
 
 from dagger.service.services import Dagger
 from dagger.tasks.task import ITemplateDAGInstance
+from examples.pizza.runner import free_port
 from examples.pizza.workflow import BUILDERS_TEMPLATE, PizzaTopics, register_pizza_templates
 from tests.support import broker_url, unique_name, wait_for
 
 Register = Callable[[Dagger], None]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now, for an engine's web server."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
