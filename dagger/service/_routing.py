@@ -39,6 +39,7 @@ TASK_ID = "dagger-task-id"
 EVENT = b"event"
 INDEX_ADD = b"index-add"
 INDEX_REMOVE = b"index-remove"
+STOP = b"stop"
 
 _UNDECODABLE = object()
 """What :meth:`EventRouter._decode` gives for a message it cannot decode."""
@@ -135,7 +136,7 @@ class EventRouter:
     # hop 2: on the owner of a correlation value
     async def on_correlation_message(self, message: Any) -> None:
         """Handle a message of the correlation topic: a forwarded event or an index update."""
-        headers = _headers(message)
+        headers = headers_of(message)
         kind = headers.get(KIND)
         value = message.key.decode() if isinstance(message.key, bytes) else str(message.key)
         if kind == EVENT:
@@ -204,7 +205,7 @@ class EventRouter:
     # hop 3: on the owner of a workflow
     async def on_delivery_message(self, message: Any) -> None:
         """Hand a forwarded message to the task it was routed to."""
-        headers = _headers(message)
+        headers = headers_of(message)
         try:
             listener = self.listeners[headers[LISTENER_TOPIC].decode()]
             workflow_id, task_id = UUID(headers[WORKFLOW_ID].decode()), UUID(headers[TASK_ID].decode())
@@ -244,7 +245,8 @@ class EventRouter:
         return partition_for(value, self.engine.partitions)
 
 
-def _headers(message: Any) -> dict[str, bytes]:
+def headers_of(message: Any) -> dict[str, bytes]:
+    """A Kafka message's headers as a dict."""
     headers = message.headers or {}
     items = headers.items() if isinstance(headers, dict) else headers
     return {key: value for key, value in items}

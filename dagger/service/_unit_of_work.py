@@ -45,6 +45,11 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
     await commit(changes)
 
 
+def in_unit_of_work() -> bool:
+    """Whether an event is being handled: a unit of work is open."""
+    return _current.get() is not None
+
+
 def record_change(workflow: Any) -> bool:
     """Mark ``workflow`` changed in the current unit; False when no unit is open."""
     changes = _current.get()

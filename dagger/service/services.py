@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
@@ -15,9 +16,16 @@ from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.service._partitions import partition_for, workflow_key
-from dagger.service._routing import EventRouter, Listener, where
+from dagger.service._routing import KIND, STOP, EventRouter, Listener, headers_of, where
 from dagger.service._topics import bootstrap_servers, ensure_topics
-from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
+from dagger.service._unit_of_work import (
+    Changes,
+    WorkflowLocks,
+    in_unit_of_work,
+    record_change,
+    record_deletion,
+    unit_of_work,
+)
 from dagger.service._views import (
     DagProcessView,
     ServiceStateView,
@@ -71,7 +79,7 @@ class Dagger(mode.Service):
 
     app: ClassVar[Any] = None
     topics: ClassVar[dict[str, TopicT]] = {}
-    trigger_interval: int = 60
+    trigger_interval: float = 60
     enable_changelog: bool = True
     max_correletable_keys_in_values: int = 15000
     delete_workflow_on_complete: bool = False
@@ -94,7 +102,7 @@ class Dagger(mode.Service):
         loop: Any = None,
         tracing_sensor: Any = None,
         datadog_sensor: Any = None,
-        trigger_interval: int = 60,
+        trigger_interval: float = 60,
         max_tasks_per_trigger: int = 2000,
         restart_tasks_on_boot: bool = True,
         aerospike_config: AerospikeConfig | None = None,
@@ -154,7 +162,9 @@ class Dagger(mode.Service):
         self._store = RocksDBStore(self)
         self._store.initialize()
         self._store.enable_changelog = enable_changelog
+        self._tick_lock = asyncio.Lock()
         self.faust_app.timer(interval=trigger_interval)(self._process_system_timer_task)
+        self.faust_app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
     def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:
         options: dict[str, Any] = {
@@ -169,6 +179,8 @@ class Dagger(mode.Service):
         }
         if datadir is not None:
             options["datadir"] = datadir
+        if self.logging_config is not None:
+            options.setdefault("logging_config", self.logging_config)
         app = faust.App(self.config.APPLICATION_NAME, **options)
         tasks_blueprint.register(app, url_prefix="/tasks")
         service_blueprint.register(app, url_prefix="/service")
@@ -364,6 +376,9 @@ class Dagger(mode.Service):
         """Agent of the tasks topic: store each workflow that arrives, and start it when submitted."""
         async for event in stream.events():
             message = event.message
+            if headers_of(message).get(KIND) == STOP:
+                await self._stop_requested(message)
+                continue
             try:
                 workflow = ITask.loads(message.value)
             except Exception as error:
@@ -404,6 +419,49 @@ class Dagger(mode.Service):
                 if _is(workflow, TaskStatusEnum.SUBMITTED):
                     await workflow.start(workflow_instance=workflow)
                 record_change(workflow)
+            return workflow
+
+    async def _stop_instance(
+        self, workflow: ITemplateDAGInstance, runtime_parameters: dict[str, str] | None = None
+    ) -> None:
+        """Stop ``workflow``: in place while one of its events is handled, else on its owner, on its stored state.
+
+        On the owner, ``workflow`` is brought up to the stopped state; elsewhere the stop is sent to the owner.
+        """
+        if in_unit_of_work():
+            await workflow._halt(runtime_parameters)
+            return
+        partition = self.partition_of(workflow)
+        if not self.owns(partition):
+            await self.tasks_topic.send(
+                key=workflow_key(workflow), value=str(workflow.id).encode(), headers={KIND: STOP}
+            )
+            return
+        stopped = await self._stop_stored(partition, workflow.id, runtime_parameters)
+        if stopped is not None:
+            for name in type(stopped)._options.fields:
+                setattr(workflow, name, getattr(stopped, name))
+
+    async def _stop_requested(self, message: Any) -> None:
+        """Stop the workflow named by a stop request on the tasks topic."""
+        try:
+            workflow_id = UUID(message.value.decode())
+        except (AttributeError, ValueError) as error:
+            logger.warning("Malformed stop request at %s ignored: %s", where(message), error)
+            return
+        await self._stop_stored(message.partition, workflow_id)
+
+    async def _stop_stored(
+        self, partition: int, workflow_id: UUID, runtime_parameters: dict[str, str] | None = None
+    ) -> ITemplateDAGInstance | None:
+        """Stop the stored workflow ``workflow_id`` of ``partition`` under its lock; return it, or None if absent."""
+        async with self._locks(workflow_id):
+            workflow = self._store.load_workflow(partition, str(workflow_id))
+            if workflow is None:
+                logger.warning("Workflow %s to stop is not stored", workflow_id)
+                return None
+            async with unit_of_work(self._commit):
+                await workflow._halt(runtime_parameters)
             return workflow
 
     def _schedule_timers(self, partition: int, workflow: ITemplateDAGInstance) -> None:
@@ -545,11 +603,41 @@ class Dagger(mode.Service):
         await self._store.store_trigger_instance(task_instance, workflow_instance)
 
     async def _process_system_timer_task(self) -> None:
-        """The timer tick: fire the due triggers of the partitions this worker owns."""
-        await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
+        """The timer tick: fire the due triggers of the partitions this worker owns.
+
+        Nothing fires while partitions move or the tables recover: their state is not complete yet.
+        """
+        if not self._tables_ready():
+            return
+        async with self._tick_lock:
+            await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
+
+    async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
+        """Once partitions are assigned and recovered: with ``restart_tasks_on_boot``, fire what is due at once.
+
+        Timers that fell due while no worker held their partition (a worker died, or this one was
+        down) then run now rather than at the next tick.
+        """
+        if self.restart_tasks_on_boot:
+            self.add_future(self._fire_due_when_ready())
+
+    async def _fire_due_when_ready(self) -> None:
+        while not self._tables_ready():
+            if self.should_stop:
+                return
+            await asyncio.sleep(0.1)
+        await self._process_system_timer_task()
+
+    def _tables_ready(self) -> bool:
+        """Whether partitions are settled and the tables recovered, so that their state is complete."""
+        app = self.faust_app
+        return not (app.rebalancing or getattr(app, "in_recovery", False))
 
     async def _fire_trigger(self, trigger: Trigger) -> None:
-        """Run the task of a due trigger on its workflow and save the workflow."""
+        """Run the task of a due trigger on its workflow and save the workflow.
+
+        A trigger whose task has not started yet is dropped: the task schedules it again when it starts.
+        """
         async with self._locks(trigger.workflow_id):  # type: ignore[arg-type]
             found = self._store.find_workflow(str(trigger.workflow_id))
             if found is None:
@@ -562,6 +650,7 @@ class Dagger(mode.Service):
                 self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
                 return
             if not _is(task, TaskStatusEnum.EXECUTING):
+                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
                 return
             async with unit_of_work(self._commit):
                 await task.start(workflow_instance=workflow)

@@ -36,7 +36,13 @@ class TriggerTask(ExecutorTask[KT, VT], namespace="dagger.tasks.task.TriggerTask
         if self.is_due():
             await super().start(workflow_instance=workflow_instance, ignore_status=True)
         else:
-            logger.debug("Trigger task %s waits until %s", self.id, self.time_to_execute)
+            await self._wait_for_timer(workflow_instance)
+
+    async def _wait_for_timer(self, workflow_instance: ITemplateDAGInstance | None) -> None:
+        """Schedule the task's timer: it runs when the timer fires on the owner of its workflow."""
+        logger.debug("Trigger task %s waits until %s", self.id, self.time_to_execute)
+        if workflow_instance is not None:
+            await engine()._store_trigger_instance(task_instance=self, workflow_instance=workflow_instance)
 
     async def on_complete(
         self,
@@ -67,6 +73,7 @@ class IntervalTask(TriggerTask[KT, VT], namespace="dagger.tasks.task.IntervalTas
             await engine()._update_instance(task=workflow_instance)
         deadline_passed = bool(self.time_to_force_complete) and clock.now() >= self.time_to_force_complete  # type: ignore[operator]
         if not deadline_passed and not self.is_due():
+            await self._wait_for_timer(workflow_instance)
             return False
         finished = False
         if workflow_instance is not None:

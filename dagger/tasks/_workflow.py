@@ -58,8 +58,16 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
     ) -> None:
         """Stop the workflow: call ``stop`` on every EXECUTING task and mark every unfinished task STOPPED.
 
-        A finished workflow is left unchanged.
+        A finished workflow is left unchanged. Called from outside the engine (an application's own
+        code), the stop happens on the worker that owns the workflow, on its stored state; when that
+        is this worker, this object shows the stopped state once the call returns.
         """
+        if is_terminal(self.status.code):
+            return
+        await engine()._stop_instance(self, runtime_parameters)
+
+    async def _halt(self, runtime_parameters: dict[str, str] | None = None) -> None:
+        """Stop this workflow object in place and ask for it to be saved."""
         if is_terminal(self.status.code):
             return
         parameters: dict[str, Any] = self.runtime_parameters if runtime_parameters is None else runtime_parameters

@@ -53,8 +53,7 @@ class FakeStore:
             workflow = self.engine.workflows.get(workflow_id)
             task = workflow.get_task(task_id) if workflow else None
             if task is None or task.status.code != TaskStatusEnum.EXECUTING.name:
-                if task is None or task.status.code != TaskStatusEnum.NOT_STARTED.name:
-                    self.triggers.pop((workflow_id, task_id), None)
+                self.triggers.pop((workflow_id, task_id), None)
                 continue
             await task.start(workflow)
             await self.engine._update_instance(task=workflow)
@@ -86,6 +85,9 @@ class FakeEngine:
         if task.status.code == TaskStatusEnum.SUBMITTED.name:
             await task.start(workflow_instance=task)
         await self._update_instance(task=task)
+
+    async def _stop_instance(self, workflow: ITemplateDAGInstance, runtime_parameters: Any = None) -> None:
+        await workflow._halt(runtime_parameters)
 
     async def _remove_root_template_instance(self, workflow: ITemplateDAGInstance) -> None:
         self.deleted.append(workflow.id)
