@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from dagger.utils import clock
 from tests.support import bootstrap_servers, broker_url, unique_name
 
 
@@ -29,3 +32,12 @@ def app_id() -> str:
 def topic_name():
     """Factory of topic names unique to this test: ``topic_name("orders")``."""
     return unique_name
+
+
+@pytest.fixture
+def manual_clock() -> Iterator[clock.ManualClock]:
+    """Dagger's clock replaced by one that moves only when the test says so (restored afterwards)."""
+    manual = clock.ManualClock(start=1_700_000_000)
+    previous = clock.use_clock(manual)
+    yield manual
+    clock.use_clock(previous)

@@ -246,9 +246,11 @@ class Dagger(mode.Service):
         self.started_flag = True
 
     async def on_stop(self) -> None:
-        """Stop reporting ready, and see every write the tables made reach the broker before faust stops."""
+        """Stop reporting ready, let a running timer tick end, and see every write the tables made reach the
+        broker before faust stops."""
         self.started_flag = False
-        await self._store.flush()
+        async with self._tick_lock:
+            await self._store.flush()
 
     def main(self, override_logging: bool = False) -> None:
         """Run the engine as a worker until it is stopped by a signal."""
@@ -607,10 +609,9 @@ class Dagger(mode.Service):
 
         Nothing fires while partitions move or the tables recover: their state is not complete yet.
         """
-        if not self._tables_ready():
-            return
         async with self._tick_lock:
-            await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
+            if self._tables_ready():
+                await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
 
     async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
         """Once partitions are assigned and recovered: with ``restart_tasks_on_boot``, fire what is due at once.
@@ -629,9 +630,9 @@ class Dagger(mode.Service):
         await self._process_system_timer_task()
 
     def _tables_ready(self) -> bool:
-        """Whether partitions are settled and the tables recovered, so that their state is complete."""
+        """Whether the tables can be used: partitions settled, tables recovered, the engine not stopping."""
         app = self.faust_app
-        return not (app.rebalancing or getattr(app, "in_recovery", False))
+        return not (self.should_stop or app.rebalancing or getattr(app, "in_recovery", False))
 
     async def _fire_trigger(self, trigger: Trigger) -> None:
         """Run the task of a due trigger on its workflow and save the workflow.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections import Counter
@@ -10,10 +11,18 @@ from typing import Any
 import pytest
 
 from dagger.service.services import Dagger
+from dagger.utils import clock
+from dagger.utils.clock import ManualClock
 from examples.pizza.shop import PizzaShop
 from examples.pizza.workflow import HELPER_TEMPLATE
 from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
+from tests.integration.test_engine_stop import TIMED_TEMPLATE, timed_template
 from tests.support import bootstrap_servers, wait_for
+
+
+def register_timed(engine: Dagger) -> None:
+    """The timed workflow: one timer due at the runtime parameter ``ring_at``."""
+    Dagger.register_template(TIMED_TEMPLATE)(timed_template)
 
 
 async def wait_until_waiting(engine: Dagger, ids: list[uuid.UUID]) -> None:
@@ -70,3 +79,32 @@ async def test_waiting_workflows_complete_on_a_new_engine(
     for workflow_id in orders:
         found = await second.get_instance(workflow_id, log=False)
         assert found is not None and found.runtime_parameters["delivered"] == "yes"
+
+
+@pytest.mark.parametrize("restart_tasks_on_boot", [True, False])
+async def test_timers_due_while_down_fire_when_a_worker_takes_over(
+    start_engine: EngineStarter, manual_clock: ManualClock, restart_tasks_on_boot: bool
+) -> None:
+    """With ``restart_tasks_on_boot`` a timer that fell due while no worker ran fires at once, not a tick later."""
+    first = await start_engine(register=register_timed)
+    template = first.get_template(TIMED_TEMPLATE)
+    ids = [uuid.uuid1() for _ in range(5)]
+    for workflow_id in ids:
+        await template.create_instance(
+            workflow_id, "key", repartition=False, submit_task=True, key=str(workflow_id), ring_at=clock.now() + 100
+        )
+    await wait_for_status(first, ids, "EXECUTING")
+    await start_engine.stop(first)
+
+    manual_clock.advance(200)
+    second = await start_engine(
+        first.test_setup,  # type: ignore[attr-defined]
+        register=register_timed,
+        trigger_interval=3600,
+        restart_tasks_on_boot=restart_tasks_on_boot,
+    )
+    if restart_tasks_on_boot:
+        await wait_for_status(second, ids, "COMPLETED", timeout=30)
+    else:
+        await asyncio.sleep(3)
+        assert set((await statuses(second, ids)).values()) == {"EXECUTING"}, "the timers should wait for a tick"

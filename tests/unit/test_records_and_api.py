@@ -221,3 +221,17 @@ def test_an_unsupported_store_is_refused_at_construction(store):
     with pytest.raises(ValueError, match="unsupported store"):
         Dagger(broker="kafka://127.0.0.1:9092", store=store)
     assert Dagger.app is before
+
+
+def test_logging_config_reaches_faust(tmp_path):
+    from dagger.service.services import Dagger
+
+    logging_config = {"version": 1, "loggers": {"dagger": {"level": "DEBUG"}}}
+    previous_app, previous_topics = Dagger.app, dict(Dagger.topics)
+    try:
+        engine = Dagger(broker="kafka://127.0.0.1:9092", datadir=str(tmp_path), logging_config=logging_config)
+        assert engine.faust_app.conf.logging_config == logging_config
+    finally:
+        Dagger.app = previous_app
+        Dagger.topics.clear()
+        Dagger.topics.update(previous_topics)
