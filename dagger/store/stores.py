@@ -103,9 +103,12 @@ class IStore(abc.ABC):
             logger.exception("Timer tick failed")
 
     async def execute_system_timer_task(self) -> None:
-        """Fire every due timer on the workflow that owns it."""
+        """Fire every due timer on the workflow that owns it; a timer that fails is logged and kept."""
         async for trigger in self.get_valid_triggers():
-            await self.app._fire_trigger(trigger)
+            try:
+                await self.app._fire_trigger(trigger)
+            except Exception:
+                logger.exception("Timer of task %s of workflow %s failed", trigger.id, trigger.workflow_id)
 
 
 class RocksDBStore(IStore):

@@ -121,3 +121,36 @@ def test_removing_a_trigger() -> None:
     assert index.remove(0, UUID(int=1), UUID(int=1)) is False
     assert index.get(0, UUID(int=1), UUID(int=1)) is None
     assert table.partitions[0] == {}
+
+
+class TimerEngine:
+    """What a tick needs of the engine: partitions, a budget, and a ``_fire_trigger`` failing for one task."""
+
+    max_tasks_per_trigger = 10
+
+    def __init__(self, failing: UUID) -> None:
+        self.failing = failing
+        self.fired: list[UUID] = []
+
+    def owned_partitions(self) -> list[int]:
+        return [0]
+
+    async def _fire_trigger(self, trigger: Trigger) -> None:
+        if trigger.id == self.failing:
+            raise RuntimeError("this workflow cannot be read")
+        self.fired.append(trigger.id)  # type: ignore[arg-type]
+
+
+async def test_a_failing_timer_does_not_stop_the_tick_and_stays_scheduled() -> None:
+    from dagger.store.stores import RocksDBStore
+
+    engine = TimerEngine(failing=UUID(int=1))
+    store = RocksDBStore(engine)
+    store.triggers = TriggerIndex(MemoryTable())  # type: ignore[arg-type]
+    for task in (1, 2, 3):
+        store.triggers.add(0, Trigger(trigger_time=100 + task, id=UUID(int=task), workflow_id=UUID(int=9)))
+
+    await store.execute_system_timer_task()
+
+    assert engine.fired == [UUID(int=2), UUID(int=3)]
+    assert store.triggers.get(0, UUID(int=9), UUID(int=1)) is not None
