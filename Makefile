@@ -10,10 +10,11 @@ KAFKA := scripts/kafka.sh
 LINT_PATHS = $(wildcard dagger tests examples benchmarks)
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo bench
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench
 
 help:
-	@echo "make demo        run the demo on a local Kafka broker"
+	@echo "make demo        run the pizza demo on a local Kafka broker"
+	@echo "make order-demo  run the order demo (every task type) on a local Kafka broker"
 	@echo "make bench       run the pizza benchmark on a local Kafka broker"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
@@ -43,7 +44,7 @@ kafka-stop:
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy dagger
+	$(BIN)/mypy dagger examples
 
 # The broker is stopped however pytest ends; pytest's exit code 5 (no tests collected) fails too.
 test: venv kafka-fetch lint
@@ -53,6 +54,9 @@ test: venv kafka-fetch lint
 
 demo: venv kafka-fetch
 	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.pizza
+
+order-demo: venv kafka-fetch
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.order
 
 BENCH_ARGS ?= --workflows 1000 --runs 5
 bench: venv kafka-fetch

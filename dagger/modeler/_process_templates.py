@@ -102,7 +102,7 @@ class ProcessTemplateDAG(IProcessTemplateDAG):
             workflow_instance.add_task(task=process)
         return process
 
-    def set_dynamic_process_builders(self, process_template_builders: list[IProcessTemplateDAGBuilder]) -> None:
+    def set_dynamic_process_builders(self, process_template_builders: Sequence[IProcessTemplateDAGBuilder]) -> None:
         """Plain processes do not expand."""
         raise NotImplementedError("ProcessTemplateDAG does not implement this method")
 
@@ -188,7 +188,7 @@ class DynamicProcessTemplateDAG(IDynamicProcessTemplateDAG):
         super().__init__(next_process_dags=next_process_dag, app=app, name=name, max_run_duration=max_run_duration)
 
     def build_and_link_processes(
-        self, process_builder_list: list[IProcessTemplateDAGBuilder], dag_templates: list[IProcessTemplateDAG]
+        self, process_builder_list: Sequence[IProcessTemplateDAGBuilder], dag_templates: list[IProcessTemplateDAG]
     ) -> list[IProcessTemplateDAG]:
         """Build one process definition per builder, in order, without changing the builders.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,7 @@ class TemplateDAG(ITemplateDAG):
         return None
 
     def set_dynamic_builders_for_process_template(
-        self, name: str, process_template_builders: list[IProcessTemplateDAGBuilder]
+        self, name: str, process_template_builders: Sequence[IProcessTemplateDAGBuilder]
     ) -> None:
         """Set the builders the dynamic process ``name`` expands into at the next creations."""
         process = self.get_given_process(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dagger.modeler.definition import (
@@ -19,6 +20,7 @@ from dagger.tasks.task import (
 from dagger.templates.template import (
     DefaultTaskTemplateBuilder,
     IProcessTemplateDAG,
+    IProcessTemplateDAGBuilder,
     ITemplateDAG,
     KafkaCommandTaskTemplateBuilder,
     KafkaListenerTaskTemplateBuilder,
@@ -88,7 +90,7 @@ class DAGBuilderHelper:
         """
         builder = KafkaCommandTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(  # type: ignore[arg-type]
+            Dagger.create_topic(
                 topic,
                 key_type=key_type,
                 value_type=value_type,
@@ -119,7 +121,7 @@ class DAGBuilderHelper:
         """
         builder = KafkaListenerTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(  # type: ignore[arg-type]
+            Dagger.create_topic(
                 topic,
                 key_type=key_type,
                 value_type=value_type,
@@ -133,7 +135,9 @@ class DAGBuilderHelper:
         builder.set_reprocess_on_message(reprocess_on_message)
         return builder
 
-    def build_and_link_processes(self, process_builder_list: list[ProcessTemplateDagBuilder]) -> IProcessTemplateDAG:
+    def build_and_link_processes(
+        self, process_builder_list: Sequence[IProcessTemplateDAGBuilder]
+    ) -> IProcessTemplateDAG:
         """Chain the builders' processes in order and return the first process's definition."""
         template = process_builder_list[-1].build()
         for builder in reversed(process_builder_list[:-1]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -68,7 +69,7 @@ class IProcessTemplateDAG:
         """Create the process, its tasks and the processes after it inside ``workflow_instance``."""
 
     @abc.abstractmethod
-    def set_dynamic_process_builders(self, process_template_builders: list[IProcessTemplateDAGBuilder]) -> None:
+    def set_dynamic_process_builders(self, process_template_builders: Sequence[IProcessTemplateDAGBuilder]) -> None:
         """Set the builders a dynamic process expands into."""
 
     @abc.abstractmethod
@@ -92,7 +93,7 @@ class IDynamicProcessTemplateDAG(IProcessTemplateDAG):
         )
         self._dynamic_process_builders: list[IProcessTemplateDAGBuilder] = []
 
-    def set_dynamic_process_builders(self, process_template_builders: list[IProcessTemplateDAGBuilder]) -> None:
+    def set_dynamic_process_builders(self, process_template_builders: Sequence[IProcessTemplateDAGBuilder]) -> None:
         """Set the builders this placeholder expands into at the next creations."""
         self._dynamic_process_builders = list(process_template_builders)
 
@@ -127,7 +128,7 @@ class ITemplateDAG:
 
     @abc.abstractmethod
     def set_dynamic_builders_for_process_template(
-        self, name: str, process_template_builders: list[IProcessTemplateDAGBuilder]
+        self, name: str, process_template_builders: Sequence[IProcessTemplateDAGBuilder]
     ) -> None:
         """Set the builders the dynamic process ``name`` expands into."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faust import Topic
+from faust.types import TopicT
 from mode import Service
 
 from dagger.exceptions.exceptions import InvalidTaskType
@@ -98,7 +98,7 @@ class ParallelCompositeTaskTemplateBuilder(DefaultTaskTemplateBuilder):
 class KafkaCommandTaskTemplateBuilder(DefaultTaskTemplateBuilder):
     """Builds the definition of a :class:`KafkaCommandTask` bound to a topic."""
 
-    _topic: Topic
+    _topic: TopicT
 
     def set_type(self, task_type: type[ITask]) -> TaskTemplateBuilder:
         """Set the command class (a ``KafkaCommandTask`` subclass)."""
@@ -106,7 +106,7 @@ class KafkaCommandTaskTemplateBuilder(DefaultTaskTemplateBuilder):
         self._type = task_type
         return self
 
-    def set_topic(self, topic: Topic) -> TaskTemplateBuilder:
+    def set_topic(self, topic: TopicT) -> TaskTemplateBuilder:
         """Set the topic the command is sent on."""
         self._topic = topic
         return self
@@ -198,7 +198,7 @@ class KafkaListenerTaskTemplateBuilder(DefaultTaskTemplateBuilder):
     building again for the same topic declares nothing new.
     """
 
-    _topic: Topic
+    _topic: TopicT
     _concurrency: int = 1
 
     def set_type(self, task_type: type[ITask]) -> TaskTemplateBuilder:
@@ -207,7 +207,7 @@ class KafkaListenerTaskTemplateBuilder(DefaultTaskTemplateBuilder):
         self._type = task_type
         return self
 
-    def set_topic(self, topic: Topic) -> TaskTemplateBuilder:
+    def set_topic(self, topic: TopicT) -> TaskTemplateBuilder:
         """Set the topic the listener waits on."""
         self._topic = topic
         return self

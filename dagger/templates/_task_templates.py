@@ -6,7 +6,7 @@ import random
 from typing import Any
 from uuid import UUID
 
-from faust import Topic
+from faust.types import TopicT
 
 from dagger.exceptions.exceptions import InvalidTriggerTimeForTask
 from dagger.tasks._status import status_of
@@ -110,7 +110,7 @@ class DefaultKafkaTaskTemplate(DefaultTaskTemplate):
         app: Any,
         type: type[ITask],
         name: str,
-        topic: Topic,
+        topic: TopicT,
         task_dag_templates: list[TaskTemplate],
         allow_skip_to: bool,
         reprocess_on_message: bool = False,

@@ -72,6 +72,9 @@ class Workflow:
 class WorkerProcess:
     """``python -m examples.pizza.worker`` with names of its own, a fresh data dir and a free web port."""
 
+    module = "examples.pizza.worker"
+    """The worker module run with ``python -m``; subclasses run other workers with the same settings."""
+
     def __init__(self, broker: str, prefix: str) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dagger-{prefix}-"))
         self.log_path = self.workdir / "worker.log"
@@ -97,7 +100,7 @@ class WorkerProcess:
         """Start the worker; its output goes to ``worker.log`` in the work dir."""
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "examples.pizza.worker"],
+                [sys.executable, "-m", self.module],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
