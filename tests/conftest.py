@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from dagger.utils import clock
-from tests.support import bootstrap_servers, broker_url, unique_name
+from tests.support import CLOCK_START, bootstrap_servers, broker_url, unique_name
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +36,8 @@ def topic_name():
 
 @pytest.fixture
 def manual_clock() -> Iterator[clock.ManualClock]:
-    """Dagger's clock replaced by one that moves only when the test says so (restored afterwards)."""
-    manual = clock.ManualClock(start=1_700_000_000)
+    """Dagger's clock stopped at :data:`~tests.support.CLOCK_START` until the test moves it (restored afterwards)."""
+    manual = clock.ManualClock(start=CLOCK_START)
     previous = clock.use_clock(manual)
     yield manual
     clock.use_clock(previous)

@@ -12,6 +12,9 @@ from typing import Any
 
 DEFAULT_BROKER = "kafka://127.0.0.1:9092"
 
+CLOCK_START = 1_700_000_000
+"""Where the ``manual_clock`` fixture starts Dagger's clock (epoch seconds)."""
+
 
 def broker_url() -> str:
     """The broker for integration tests, as a faust URL (``kafka://host:port``)."""

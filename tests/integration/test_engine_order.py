@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from dagger.service.services import Dagger
 from dagger.tasks.task import DefaultTemplateDAGInstance, ITemplateDAGInstance, ParallelCompositeTask
-from dagger.utils.clock import ManualClock, use_clock
+from dagger.utils.clock import ManualClock
 from examples.order.orders import Order, Schedule, create_order_workflow
 from examples.order.services import carrier_pickup, payment_confirmation, reserved_box_id, warehouse_report
 from examples.order.tasks import (
@@ -38,9 +38,9 @@ from examples.order.tasks import (
 )
 from examples.order.workflow import ORDER_TEMPLATE, OrderTopics, register_order_template
 from tests.integration.engines import EngineStarter
-from tests.support import bootstrap_servers, unique_name, wait_for
+from tests.support import CLOCK_START, bootstrap_servers, unique_name, wait_for
 
-T0 = 1_700_000_000
+T0 = CLOCK_START
 """Where the manual clock starts; every workflow of this module is created at this time."""
 
 TICK = 0.2
@@ -245,17 +245,6 @@ class OrderShop:
         )
         self.clock.set(T0 + SCHEDULE.packing_check_period)
         return await self.wait_task(workflow_id, SEALED, "EXECUTING")
-
-
-@pytest.fixture
-def manual_clock() -> Iterator[ManualClock]:
-    """Dagger's clock, stopped at :data:`T0` until the test moves it; the previous clock comes back after."""
-    stopped = ManualClock(start=T0)
-    previous = use_clock(stopped)
-    try:
-        yield stopped
-    finally:
-        use_clock(previous)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
 import pytest
@@ -41,11 +41,11 @@ from dagger.templates.template import (
     TriggerTaskTemplateBuilder,
 )
 from dagger.utils import clock
-from dagger.utils.clock import ManualClock, use_clock
+from dagger.utils.clock import ManualClock
 from tests.integration.engines import EngineStarter, tasks_by_name, wait_for_status, workflow
-from tests.support import unique_name, wait_for
+from tests.support import CLOCK_START, unique_name, wait_for
 
-T0 = 1_700_000_000
+T0 = CLOCK_START
 """Where the manual clock starts, in epoch seconds."""
 
 TICK = 0.2
@@ -246,16 +246,10 @@ def registering(go_topic: str) -> Callable[[Dagger], None]:
 # time and ticks
 
 
-@pytest.fixture
-def manual_clock() -> Iterator[ManualClock]:
-    """Dagger's clock, stopped at :data:`T0` until the test moves it; the previous clock comes back after."""
-    stopped = ManualClock(start=T0)
-    previous = use_clock(stopped)
+@pytest.fixture(autouse=True)
+def fresh_notes() -> None:
+    """Each test starts with no notes."""
     notes.clear()
-    try:
-        yield stopped
-    finally:
-        use_clock(previous)
 
 
 class TickProbe:
