@@ -7,23 +7,20 @@ parcels, and every other one is a gift. Exits 0 when every order's workflow has 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import aiohttp
 from aiokafka import AIOKafkaProducer
 
+from examples.demo import demo_broker, demo_main, run_demo
 from examples.order.orders import Order
 from examples.order.services import OrderServices
 from examples.order.tasks import PAYMENT_METHODS
 from examples.order.workflow import OrderTopics
-from examples.pizza.__main__ import print_table, wait_completed
-from examples.pizza.runner import WorkerError, WorkerProcess, Workflow, check_broker
+from examples.pizza.runner import WorkerProcess, send_messages
 
-READY_TIMEOUT = 60.0
+DEFAULT_ORDERS = 4
 
 
 class OrderWorkerProcess(WorkerProcess):
@@ -53,75 +50,33 @@ def demo_orders(count: int) -> list[Order]:
 
 async def send_orders(bootstrap_servers: str, topic: str, orders: list[Order]) -> None:
     """Send one request per order and wait until the broker has them all."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5)
-    await producer.start()
-    try:
-        sent = [await producer.send(topic, key=order.order_id.encode(), value=order.to_json()) for order in orders]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+    async with AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5) as producer:
+        await send_messages(producer, topic, ((order.order_id, order.to_json()) for order in orders))
+
+
+@asynccontextmanager
+async def play_services(worker: OrderWorkerProcess, orders: list[Order]) -> AsyncIterator[None]:
+    """Start the services of ``worker`` and send it ``orders``; on exit, print how many commands they answered."""
+    settings = worker.settings
+    async with OrderServices(settings.bootstrap_servers, worker.topics) as services:
+        await send_orders(settings.bootstrap_servers, settings.requests_topic, orders)
+        print(f"sent {len(orders)} orders to {settings.requests_topic}")
+        yield
+        received = {topic: len(commands) for topic, commands in services.received.items()}
+    print(f"commands the services answered: {received}")
 
 
 async def demo(count: int, timeout: float) -> int:
     """Run the demo; return the exit code."""
-    worker = OrderWorkerProcess(os.environ.get("DAGGER_BROKER", "kafka://127.0.0.1:9092"), prefix="order-demo")
-    settings = worker.settings
+    worker = OrderWorkerProcess(demo_broker(), prefix="order-demo")
     orders = demo_orders(count)
     order_ids = [order.order_id for order in orders]
-    latest: dict[str, Workflow] = {}
-    failure = ""
-    sent = False
-    try:
-        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:
-            await check_broker(settings.bootstrap_servers)
-            worker.start()
-            print(f"worker pid {worker.pid}: application {settings.application_name}, web {worker.base_url}")
-            await worker.wait_ready(session, READY_TIMEOUT)
-            print("worker ready")
-            async with OrderServices(settings.bootstrap_servers, worker.topics) as services:
-                await send_orders(settings.bootstrap_servers, settings.requests_topic, orders)
-                sent = True
-                print(f"sent {count} orders to {settings.requests_topic}")
-                await wait_completed(worker, session, order_ids, latest)
-                received = {topic: len(commands) for topic, commands in services.received.items()}
-            print(f"commands the services answered: {received}")
-    except TimeoutError:
-        failure = f"timed out after {timeout:.0f} s"
-    except WorkerError as error:
-        failure = str(error)
-    finally:
-        code = worker.stop()
-        if code is not None:
-            print(f"worker stopped (exit code {code})")
-        log = worker.log_tail()
-        worker.remove_workdir()
-
-    if sent:
-        print()
-        print_table(order_ids, latest)
-    completed = sum(latest[order].status == "COMPLETED" for order in order_ids if order in latest)
-    print()
-    if failure or completed != count:
-        print(f"FAILED: {failure or 'not every workflow completed'}; {completed}/{count} COMPLETED", file=sys.stderr)
-        if log:
-            print(f"last lines of the worker's log:\n{log}", file=sys.stderr)
-        return 1
-    print(f"OK: all {count} order workflows COMPLETED")
-    return 0
+    return await run_demo(worker, order_ids, lambda: play_services(worker, orders), "order", timeout)
 
 
 def main() -> int:
     """Parse the command line and run the demo."""
-    parser = argparse.ArgumentParser(prog="python -m examples.order", description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=4, help="number of orders (default 4)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="overall time limit in seconds (default 120)")
-    args = parser.parse_args()
-    if args.orders < 1:
-        parser.error("--orders must be at least 1")
-    # A fresh broker creates its offsets topic on the first group join; aiokafka logs the retry as an error.
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
-    return asyncio.run(demo(args.orders, args.timeout))
+    return demo_main("python -m examples.order", __doc__.splitlines()[0], demo, DEFAULT_ORDERS, "number of orders")
 
 
 if __name__ == "__main__":

@@ -12,16 +12,13 @@ The message builders are what the services send; a test can send them itself ins
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import uuid
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
+from examples.kafka_service import KafkaService
 from examples.order.workflow import DEFAULT_TOPICS, OrderTopics
 
 
@@ -51,61 +48,36 @@ def carrier_pickup(order_id: str, carrier: str) -> bytes:
     return json.dumps({"order_id": order_id, "status": "picked_up", "carrier": carrier}).encode()
 
 
-class OrderServices:
+class OrderServices(KafkaService):
     """Answers the order workflow's commands until the ``async with`` block ends.
 
     ``received`` keeps every command read, by topic name, in arrival order.
     """
 
+    group_prefix = "order-services"
+
     def __init__(self, bootstrap_servers: str, topics: OrderTopics = DEFAULT_TOPICS) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        super().__init__(bootstrap_servers)
         self.topics = topics
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> OrderServices:
-        self._consumer = AIOKafkaConsumer(
-            self.topics.payment_requests,
-            self.topics.warehouse_commands,
-            self.topics.carrier_bookings,
-            bootstrap_servers=self.bootstrap_servers,
-            group_id=f"order-services-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest",
-        )
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, linger_ms=5)
-        await self._consumer.start()
-        await self._producer.start()
-        self._task = asyncio.create_task(self._serve())
-        return self
+    def subscriptions(self) -> Sequence[str]:
+        """The topics of the payment requests, the warehouse commands and the carrier bookings."""
+        return [self.topics.payment_requests, self.topics.warehouse_commands, self.topics.carrier_bookings]
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._consumer.stop()
-        await self._producer.stop()
-
-    async def _serve(self) -> None:
-        async for record in self._consumer:
-            command = json.loads(record.value)
-            self.received[record.topic].append(command)
-            await self._answer(record.topic, command)
-
-    async def _answer(self, topic: str, command: dict[str, Any]) -> None:
+    async def handle(self, topic: str, message: dict[str, Any]) -> None:
+        """Keep the command and answer it as the service it is meant for."""
+        self.received[topic].append(message)
         if topic == self.topics.payment_requests:
-            order_id = command["order_id"]
-            await self._send(
+            order_id = message["order_id"]
+            await self.send(
                 self.topics.payment_confirmations, order_id, payment_confirmation(order_id, reserved_box_id(order_id))
             )
-        elif topic == self.topics.warehouse_commands and command.get("action") == "seal":
-            await self._send(
-                self.topics.warehouse_reports, command["box_id"], warehouse_report(command["box_id"], "sealed")
+        elif topic == self.topics.warehouse_commands and message.get("action") == "seal":
+            await self.send(
+                self.topics.warehouse_reports, message["box_id"], warehouse_report(message["box_id"], "sealed")
             )
-        elif topic == self.topics.carrier_bookings and command["parcel"] == command["parcels"]:
-            order_id = command["order_id"]
+        elif topic == self.topics.carrier_bookings and message["parcel"] == message["parcels"]:
+            order_id = message["order_id"]
             carrier = carrier_for(order_id)
-            await self._send(self.topics.carrier_pickups(carrier), order_id, carrier_pickup(order_id, carrier))
-
-    async def _send(self, topic: str, key: str, value: bytes) -> None:
-        await self._producer.send(topic, key=key.encode(), value=value)
+            await self.send(self.topics.carrier_pickups(carrier), order_id, carrier_pickup(order_id, carrier))

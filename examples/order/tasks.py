@@ -20,13 +20,12 @@ from dagger.tasks.task import (
     IntervalTask,
     ITask,
     KafkaCommandTask,
-    KafkaListenerTask,
     MonitoredProcessTemplateDAGInstance,
     MonitoringTask,
-    TaskLookupKey,
     TriggerTask,
 )
 from dagger.utils import clock
+from examples.json_listener import JsonListenerTask
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ class ExtendCredit(ExecutorTask[str, str]):
         runtime_parameters["invoice_due_days"] = 30
 
 
-class PaymentConfirmed(KafkaListenerTask[str, str]):
+class PaymentConfirmed(JsonListenerTask):
     """Wait for the provider's confirmation of the order (``order_id``).
 
     ``{"order_id", "status": "paid", "reference", "box_id"}`` completes the task: it sets the new runtime
@@ -110,10 +109,6 @@ class PaymentConfirmed(KafkaListenerTask[str, str]):
     """
 
     correlatable_key = ORDER_ID
-
-    async def get_correlatable_keys_from_payload(self, payload: Any) -> list[TaskLookupKey]:
-        """The order the confirmation is about."""
-        return [(self.correlatable_key, json.loads(payload)["order_id"])]
 
     async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
         """Take the reference and the box of a ``paid`` confirmation."""
@@ -213,7 +208,7 @@ def _warehouse_topic(task: ITask, workflow_instance: Any) -> str:
     raise LookupError(f"task {task.id} has no PickItems in its process")
 
 
-class BoxSealed(KafkaListenerTask[str, str]):
+class BoxSealed(JsonListenerTask):
     """Wait for the warehouse's reports on box ``box_id``: ``{"box_id", "status", ...}``.
 
     Each report is counted (``box_reports``) and its status kept (``box_status``); ``sealed`` completes
@@ -221,10 +216,6 @@ class BoxSealed(KafkaListenerTask[str, str]):
     """
 
     correlatable_key = BOX_ID
-
-    async def get_correlatable_keys_from_payload(self, payload: Any) -> list[TaskLookupKey]:
-        """The box the report is about."""
-        return [(self.correlatable_key, json.loads(payload)["box_id"])]
 
     async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
         """Note the report; complete on ``sealed``."""
@@ -282,14 +273,10 @@ class BookParcel(KafkaCommandTask[str, str]):
 # DELIVERY
 
 
-class CarrierPickup(KafkaListenerTask[str, str]):
+class CarrierPickup(JsonListenerTask):
     """Wait for a carrier to pick the order up: ``{"order_id", "status": "picked_up", "carrier"}``."""
 
     correlatable_key = ORDER_ID
-
-    async def get_correlatable_keys_from_payload(self, payload: Any) -> list[TaskLookupKey]:
-        """The order the pickup is about."""
-        return [(self.correlatable_key, json.loads(payload)["order_id"])]
 
     async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
         """Complete on ``picked_up``, noting the carrier."""

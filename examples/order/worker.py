@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator
 
 from dagger.service.services import Dagger
+from examples.engine import create_engine, requests_topic, run_engine
 from examples.order.orders import Order, create_order_workflow
 from examples.order.workflow import OrderTopics, register_order_template
 from examples.pizza.settings import WorkerSettings
@@ -26,21 +27,11 @@ TRIGGER_INTERVAL = 1
 settings = WorkerSettings.from_env({"DAGGER_APP_NAME": "order-worker", **os.environ})
 topics = OrderTopics.named_after(settings.application_name)
 
-engine = Dagger(
-    broker=settings.broker,
-    datadir=settings.datadir,
-    application_name=settings.application_name,
-    tasks_topic=settings.tasks_topic,
-    bootstrap_topic=settings.bootstrap_topic,
-    web_port=settings.web_port,
-    trigger_interval=TRIGGER_INTERVAL,
-)
+engine = create_engine(settings, trigger_interval=TRIGGER_INTERVAL)
 register_order_template(topics)
 
-requests_topic = Dagger.create_topic(settings.requests_topic, key_type=bytes, value_type=bytes)
 
-
-@Dagger.app.faust_app.agent(requests_topic)
+@Dagger.app.faust_app.agent(requests_topic(settings))
 async def create_order_workflows(requests: AsyncIterator[bytes]) -> None:
     """Create and start the workflow of each requested order."""
     async for payload in requests:
@@ -56,5 +47,4 @@ async def create_order_workflows(requests: AsyncIterator[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine.main()
+    run_engine(engine, settings)

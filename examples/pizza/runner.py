@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,14 @@ class WorkerProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+async def send_messages(producer: AIOKafkaProducer, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
+    """Send each ``(key, value)`` of ``messages``, in one burst, and wait until the broker has them all."""
+    sent = [await producer.send(topic, key=key.encode(), value=value) for key, value in messages]
+    await asyncio.gather(*sent)
+
+
 async def send_requests(producer: AIOKafkaProducer, topic: str, order_ids: list[str]) -> None:
     """Send one pizza request per order id, in one burst, and wait until the broker has them all."""
-    sent = [
-        await producer.send(topic, key=order_id.encode(), value=json.dumps({"order_id": order_id}).encode())
-        for order_id in order_ids
-    ]
-    await asyncio.gather(*sent)
+    await send_messages(
+        producer, topic, ((order_id, json.dumps({"order_id": order_id}).encode()) for order_id in order_ids)
+    )

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from dagger.service.services import Dagger
+from examples.engine import create_engine, requests_topic, run_engine
 from examples.pizza.settings import WorkerSettings, workflow_id
 from examples.pizza.workflow import BUILDERS_TEMPLATE, register_pizza_templates
 
@@ -18,20 +19,11 @@ logger = logging.getLogger(__name__)
 
 settings = WorkerSettings.from_env()
 
-engine = Dagger(
-    broker=settings.broker,
-    datadir=settings.datadir,
-    application_name=settings.application_name,
-    tasks_topic=settings.tasks_topic,
-    bootstrap_topic=settings.bootstrap_topic,
-    web_port=settings.web_port,
-)
+engine = create_engine(settings)
 register_pizza_templates(settings.topics)
 
-requests_topic = Dagger.create_topic(settings.requests_topic, key_type=bytes, value_type=bytes)
 
-
-@Dagger.app.faust_app.agent(requests_topic)
+@Dagger.app.faust_app.agent(requests_topic(settings))
 async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
     """Create and start the pizza workflow of each requested order."""
     template = engine.get_template(BUILDERS_TEMPLATE)
@@ -47,5 +39,4 @@ async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine.main()
+    run_engine(engine, settings)

@@ -23,7 +23,6 @@ from dagger.tasks.task import (
     ITask,
     KafkaCommandTask,
     KafkaListenerTask,
-    TaskLookupKey,
 )
 from dagger.templates.template import (
     DefaultTaskTemplateBuilder,
@@ -31,6 +30,7 @@ from dagger.templates.template import (
     KafkaCommandTaskTemplateBuilder,
     KafkaListenerTaskTemplateBuilder,
 )
+from examples.json_listener import JsonListenerTask
 
 BUILDERS_TEMPLATE = "PizzaWorkflow"
 HELPER_TEMPLATE = "PizzaWorkflowByHelper"
@@ -55,14 +55,10 @@ class OrderCommand(KafkaCommandTask[str, str]):
         await Dagger.app.topics[self.topic].send(key=order["order_id"], value=json.dumps(order).encode())
 
 
-class WaitForReady(KafkaListenerTask[str, str]):
-    """Wait for the shop's message saying the order is ready."""
+class WaitForReady(JsonListenerTask):
+    """Wait for the shop's message saying the order is ready (correlated by its ``order_id``)."""
 
     correlatable_key = "order_id"
-
-    async def get_correlatable_keys_from_payload(self, payload: Any) -> list[TaskLookupKey]:
-        """The order the message is about."""
-        return [(self.correlatable_key, json.loads(payload)["order_id"])]
 
     async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
         """Complete when the shop says ``ready``."""
