@@ -4,6 +4,10 @@ The model asks the engine to save a workflow after every step of its walk. Insid
 those requests only mark the workflow changed; when the unit ends without an error each changed
 workflow is saved (or deleted) once. A unit that fails saves nothing, so the stored workflow stays
 as it was before the event.
+
+Messages sent while the unit is open (a command task's commands) are awaited until the broker has
+acknowledged them before anything is saved: a workflow is never recorded past a command that did not
+reach Kafka. If one cannot be sent, the unit fails.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Changes:
 
     changed: dict[UUID, Any] = field(default_factory=dict)
     deleted: dict[UUID, Any] = field(default_factory=dict)
+    sends: list[Awaitable[Any]] = field(default_factory=list)
 
 
 _current: ContextVar[Changes | None] = ContextVar("dagger_unit_of_work", default=None)
@@ -31,7 +36,8 @@ _current: ContextVar[Changes | None] = ContextVar("dagger_unit_of_work", default
 
 @asynccontextmanager
 async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIterator[Changes]:
-    """Collect changes inside the block and ``commit`` them once at its end; nested blocks join the outer one."""
+    """Collect changes inside the block and ``commit`` them once at its end, after the broker has acknowledged
+    the messages sent inside it; nested blocks join the outer one."""
     outer = _current.get()
     if outer is not None:
         yield outer
@@ -42,6 +48,8 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
         yield changes
     finally:
         _current.reset(token)
+    if changes.sends:
+        await asyncio.gather(*changes.sends)
     await commit(changes)
 
 
@@ -57,6 +65,15 @@ def record_change(workflow: Any) -> bool:
         return False
     if workflow.id not in changes.deleted:
         changes.changed[workflow.id] = workflow
+    return True
+
+
+def record_send(acknowledgement: Awaitable[Any]) -> bool:
+    """Make the current unit wait for ``acknowledgement`` of a sent message before it saves; False outside a unit."""
+    changes = _current.get()
+    if changes is None:
+        return False
+    changes.sends.append(acknowledgement)
     return True
 
 

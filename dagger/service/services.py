@@ -17,6 +17,7 @@ from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, headers_of, where
+from dagger.service._sending import DaggerTopic
 from dagger.service._topics import bootstrap_servers, ensure_topics
 from dagger.service._unit_of_work import (
     Changes,
@@ -175,6 +176,7 @@ class Dagger(mode.Service):
             "store": self.config.STORE,
             "value_serializer": "raw",
             "topic_partitions": self.partitions,
+            "Topic": DaggerTopic,
             **kwargs,
         }
         if datadir is not None:

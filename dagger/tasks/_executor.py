@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -16,6 +17,13 @@ if TYPE_CHECKING:
     from dagger.tasks._workflow import ITemplateDAGInstance
 
 logger = logging.getLogger("dagger.tasks.task")
+
+_running: ContextVar[UUID | None] = ContextVar("dagger_running_task", default=None)
+
+
+def running_task_id() -> UUID | None:
+    """The id of the executor whose ``execute`` is running in this context, or None."""
+    return _running.get()
 
 
 class ExecutorTask(ITask[KT, VT], namespace="dagger.tasks.task.ExecutorTask"):
@@ -41,12 +49,15 @@ class ExecutorTask(ITask[KT, VT], namespace="dagger.tasks.task.ExecutorTask"):
             await self.on_complete(workflow_instance=workflow_instance)
 
     async def _run(self, workflow_instance: ITemplateDAGInstance) -> None:
+        running = _running.set(self.id)
         try:
             await self.execute(
                 runtime_parameters=workflow_instance.runtime_parameters, workflow_instance=workflow_instance
             )
         except Exception as error:
             await self._fail(error)
+        finally:
+            _running.reset(running)
 
     async def stop(
         self, runtime_parameters: dict[str, str] | None = None, workflow_instance: ITask | None = None

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from dagger.service._partitions import partition_for, workflow_key
-from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
+from dagger.service._unit_of_work import (
+    Changes,
+    WorkflowLocks,
+    record_change,
+    record_deletion,
+    record_send,
+    unit_of_work,
+)
 
 
 def workflow(number: int) -> SimpleNamespace:
@@ -86,3 +95,56 @@ def test_workflow_key_is_its_partition_key_parameter_or_its_id() -> None:
     unkeyed = SimpleNamespace(id=UUID(int=1), partition_key_lookup="order_id", runtime_parameters={})
     assert workflow_key(keyed) == "7"
     assert workflow_key(unkeyed) == str(UUID(int=1))
+
+
+async def test_nothing_is_committed_before_the_messages_sent_in_the_unit_are_acknowledged() -> None:
+    commits: list[Changes] = []
+
+    async def commit(changes: Changes) -> None:
+        commits.append(changes)
+
+    acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def handle_event() -> None:
+        async with unit_of_work(commit):
+            record_change(workflow(1))
+            assert record_send(acknowledged)
+
+    handling = asyncio.create_task(handle_event())
+    await asyncio.sleep(0.01)
+    assert commits == [] and not handling.done(), "saved before the broker acknowledged the command"
+    acknowledged.set_result(None)
+    await handling
+    assert len(commits) == 1
+
+
+async def test_a_message_that_cannot_be_sent_fails_the_unit() -> None:
+    commits: list[Changes] = []
+
+    async def commit(changes: Changes) -> None:
+        commits.append(changes)
+
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    failed.set_exception(TimeoutError("no broker acknowledged the command"))
+    with pytest.raises(TimeoutError):
+        async with unit_of_work(commit):
+            record_change(workflow(1))
+            record_send(failed)
+    assert commits == []
+    assert record_send(failed) is False, "outside a unit nothing waits"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (None, {"dagger-idempotency-key": b"t1"}),
+        ({"trace": b"x"}, {"trace": b"x", "dagger-idempotency-key": b"t1"}),
+        ([("trace", b"x")], [("trace", b"x"), ("dagger-idempotency-key", b"t1")]),
+        ({"dagger-idempotency-key": b"mine"}, {"dagger-idempotency-key": b"mine"}),
+        ([("dagger-idempotency-key", b"mine")], [("dagger-idempotency-key", b"mine")]),
+    ],
+)
+def test_the_idempotency_key_is_added_unless_the_sender_set_one(headers: Any, expected: Any) -> None:
+    from dagger.service._sending import with_idempotency_key
+
+    assert with_idempotency_key(headers, b"t1") == expected
