@@ -13,7 +13,8 @@ from examples.pizza.workflow import DEFAULT_TOPICS, PizzaTopics
 class PizzaShop(KafkaService):
     """Bakes every order read from the orders topic and reports it ready on the ready topic.
 
-    ``orders`` keeps every order read, in arrival order.
+    ``orders`` keeps every order answered, in arrival order: an order is added once its "ready" message
+    is handed to the producer, which sends it at the latest when the shop closes.
     """
 
     group_prefix = "pizza-shop"
@@ -28,9 +29,9 @@ class PizzaShop(KafkaService):
         return [self.topics.orders]
 
     async def handle(self, topic: str, message: dict[str, Any]) -> None:
-        """Keep the order and report it ready."""
-        self.orders.append(message)
+        """Report the order ready, then keep it."""
         await self.say_ready(message["order_id"])
+        self.orders.append(message)
 
     async def say_ready(self, order_id: str, **extra: Any) -> None:
         """Report ``order_id`` ready (with ``extra`` fields in the message)."""

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
+from dagger.store._correlation_index import lookup_key
 from dagger.utils import clock
 from dagger.utils.clock import ManualClock
 from examples.pizza.shop import PizzaShop
@@ -35,6 +37,20 @@ async def wait_until_waiting(engine: Dagger, ids: list[uuid.UUID]) -> None:
         return True
 
     await wait_for(all_waiting, timeout=30, message="every workflow to wait for the shop")
+
+
+async def where_they_wait(engine: Dagger, orders: dict[uuid.UUID, str]) -> str:
+    """For each workflow not COMPLETED: its listener's status and its correlation index entries on the engine."""
+    topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
+    found = []
+    for workflow_id, order_id in orders.items():
+        stored = await engine.get_instance(workflow_id, log=False)
+        if stored is None or stored.status.code != "COMPLETED":
+            listener = None if stored is None else tasks_by_name(stored)["Order_listener_task"].status.code
+            partition = partition_for(order_id, engine.partitions)
+            entries = list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))
+            found.append(f"{order_id}: listener {listener}, {len(entries)} index entries")
+    return "; ".join(found)
 
 
 @pytest.mark.parametrize("shop_answers", ["after-restart", "while-down"])
@@ -63,7 +79,10 @@ async def test_waiting_workflows_complete_on_a_new_engine(
             await wait_for(lambda: len(shop.orders) >= len(orders), timeout=30, message="the shop to answer all")
         answered = shop.orders
         second = await start_engine(setup)
-        await wait_for_status(second, orders, "COMPLETED")
+        try:
+            await wait_for_status(second, orders, "COMPLETED")
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}; {await where_they_wait(second, orders)}") from None
     else:
         second = await start_engine(setup)
         recovered = {workflow_id: second.get_instance_payload(workflow_id) for workflow_id in orders}
