@@ -649,10 +649,7 @@ class Dagger(mode.Service):
             partition = found[0]
             workflow = codec.loads(found[1], expected=ITemplateDAGInstance)
             task = workflow.get_task(trigger.id)
-            if task is None or is_terminal(task.status.code):
-                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
-                return
-            if not _is(task, TaskStatusEnum.EXECUTING):
+            if task is None or not _is(task, TaskStatusEnum.EXECUTING):
                 self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
                 return
             async with unit_of_work(self._commit):

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
+from dagger.store._correlation_index import lookup_key
 from dagger.tasks.task import ITemplateDAGInstance
 from examples.pizza.runner import free_port
 from examples.pizza.workflow import BUILDERS_TEMPLATE, PizzaTopics, register_pizza_templates
@@ -179,3 +181,10 @@ async def workflow(engine: Dagger, workflow_id: uuid.UUID) -> ITemplateDAGInstan
 def tasks_by_name(found: ITemplateDAGInstance) -> dict[str, Any]:
     """The tasks of a workflow by the last part of their name (``Order_listener_task``, ...)."""
     return {(task.task_name or "").rsplit(".", 1)[-1]: task for task in found.tasks.values()}
+
+
+def index_entries(engine: Dagger, order_id: str) -> list[Any]:
+    """The correlation index entries waiting on ``order_id`` on the engine's pizza ready topic."""
+    topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
+    partition = partition_for(order_id, engine.partitions)
+    return list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))

@@ -10,14 +10,19 @@ from typing import Any
 
 import pytest
 
-from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
-from dagger.store._correlation_index import lookup_key
 from dagger.utils import clock
 from dagger.utils.clock import ManualClock
 from examples.pizza.shop import PizzaShop
 from examples.pizza.workflow import HELPER_TEMPLATE
-from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
+from tests.integration.engines import (
+    EngineStarter,
+    create_pizzas,
+    index_entries,
+    statuses,
+    tasks_by_name,
+    wait_for_status,
+)
 from tests.integration.test_engine_stop import TIMED_TEMPLATE, timed_template
 from tests.support import bootstrap_servers, wait_for
 
@@ -41,15 +46,12 @@ async def wait_until_waiting(engine: Dagger, ids: list[uuid.UUID]) -> None:
 
 async def where_they_wait(engine: Dagger, orders: dict[uuid.UUID, str]) -> str:
     """For each workflow not COMPLETED: its listener's status and its correlation index entries on the engine."""
-    topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
     found = []
     for workflow_id, order_id in orders.items():
         stored = await engine.get_instance(workflow_id, log=False)
         if stored is None or stored.status.code != "COMPLETED":
             listener = None if stored is None else tasks_by_name(stored)["Order_listener_task"].status.code
-            partition = partition_for(order_id, engine.partitions)
-            entries = list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))
-            found.append(f"{order_id}: listener {listener}, {len(entries)} index entries")
+            found.append(f"{order_id}: listener {listener}, {len(index_entries(engine, order_id))} index entries")
     return "; ".join(found)
 
 

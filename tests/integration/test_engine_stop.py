@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from dagger.modeler.builder_helper import DAGBuilderHelper
-from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
-from dagger.store._correlation_index import lookup_key
 from dagger.tasks.task import ITask, TriggerTask
 from dagger.templates.template import ITemplateDAG, TriggerTaskTemplateBuilder
 from examples.pizza.shop import PizzaShop
 from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
-from tests.integration.engines import EngineStarter, create_pizzas, tasks_by_name, wait_for_status, workflow
+from tests.integration.engines import (
+    EngineStarter,
+    create_pizzas,
+    index_entries,
+    tasks_by_name,
+    wait_for_status,
+    workflow,
+)
 from tests.support import bootstrap_servers, wait_for
 
 STOPPABLE_TEMPLATE = "StoppablePizzaWorkflow"
@@ -74,13 +78,6 @@ async def listeners_waiting(engine: Dagger, ids: list[uuid.UUID]) -> None:
         return True
 
     await wait_for(all_waiting, timeout=30, message="the listeners to wait")
-
-
-def index_entries(engine: Dagger, order_id: str) -> list[Any]:
-    """The correlation index entries waiting on ``order_id`` on the ready topic."""
-    topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
-    partition = partition_for(order_id, engine.partitions)
-    return list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))
 
 
 async def test_stopping_a_waiting_workflow_stops_every_unfinished_task(start_engine: EngineStarter) -> None:
