@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KAFKA := scripts/kafka.sh
-LINT_PATHS = $(wildcard dagger tests examples benchmarks)
+LINT_PATHS = $(wildcard dagger tests examples benchmarks reliability)
 PYTEST_ARGS ?=
 
 .PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench
@@ -44,7 +44,7 @@ kafka-stop:
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy dagger examples
+	$(BIN)/mypy dagger examples reliability
 
 # The broker is stopped however pytest ends; pytest's exit code 5 (no tests collected) fails too.
 test: venv kafka-fetch lint

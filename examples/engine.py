@@ -22,6 +22,10 @@ def create_engine(settings: WorkerSettings, **options: Any) -> Dagger:
         tasks_topic=settings.tasks_topic,
         bootstrap_topic=settings.bootstrap_topic,
         web_port=settings.web_port,
+        # the address the other workers of the group reach this one at: the examples run on one host
+        canonical_url=f"http://127.0.0.1:{settings.web_port}",
+        kafka_partitions=settings.partitions,
+        processing_guarantee=settings.processing_guarantee,
         **options,
     )
 

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 
 class KafkaService(ABC):
@@ -36,9 +36,13 @@ class KafkaService(ABC):
     async def handle(self, topic: str, message: dict[str, Any]) -> None:
         """Answer ``message``, read on ``topic``."""
 
-    async def send(self, topic: str, key: str, value: bytes) -> None:
-        """Send ``value`` on ``topic``, keyed by ``key``."""
-        await self._producer.send(topic, key=key.encode(), value=value)
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Answer one consumed record; by default its JSON value goes to :meth:`handle`."""
+        await self.handle(record.topic, json.loads(record.value or b"null"))
+
+    async def send(self, topic: str, key: str | None, value: bytes) -> None:
+        """Send ``value`` on ``topic``, keyed by ``key`` (None: no key)."""
+        await self._producer.send(topic, key=None if key is None else key.encode(), value=value)
 
     async def __aenter__(self) -> Self:
         self._consumer = AIOKafkaConsumer(
@@ -63,4 +67,4 @@ class KafkaService(ABC):
 
     async def _serve(self) -> None:
         async for record in self._consumer:
-            await self.handle(record.topic, json.loads(record.value))
+            await self.handle_record(record)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Single-node Kafka (KRaft) for development and tests.
-# Usage: scripts/kafka.sh fetch|start|stop|status
+# Usage: scripts/kafka.sh fetch|start|stop|restart|status
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -131,10 +131,18 @@ cmd_start() {
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)"
   kafka_tool kafka.tools.StorageTool format --ignore-formatted \
     --config "$data/server.properties" --cluster-id="$cluster_id" >/dev/null
+  : >"$LOG_FILE"
+  launch "$data"
+  log "started (pid $pid) on 127.0.0.1:$PORT in $(elapsed "$began")s; log: $LOG_FILE"
+}
+
+# Starts the broker on the formatted data dir $1 and waits until it answers; sets pid.
+launch() {
+  local data="$1"
   # shellcheck disable=SC2086
   nohup java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$data/log4j.properties" -Dkafka.logs.dir="$data" \
-    -cp "$LIBS/*" kafka.Kafka "$data/server.properties" >"$LOG_FILE" 2>&1 &
+    -cp "$LIBS/*" kafka.Kafka "$data/server.properties" >>"$LOG_FILE" 2>&1 &
   pid=$!
   echo "$pid" >"$PID_FILE"
   local deadline=$((SECONDS + START_TIMEOUT))
@@ -154,7 +162,17 @@ cmd_start() {
     fi
     sleep 0.5
   done
-  log "started (pid $pid) on 127.0.0.1:$PORT in $(elapsed "$began")s; log: $LOG_FILE"
+}
+
+# Stops the broker and starts it again on the same data: topics, offsets and messages survive.
+cmd_restart() {
+  local pid began data
+  pid="$(running_pid)" || { log "not running"; exit 1; }
+  data="$(cat "$DATA_FILE")"
+  began=$(date +%s%3N)
+  terminate "$pid"
+  launch "$data"
+  log "restarted (pid $pid) on 127.0.0.1:$PORT in $(elapsed "$began")s"
 }
 
 show_errors() {
@@ -177,16 +195,21 @@ cmd_stop() {
     cleanup_state
     return
   fi
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "broker did not stop in 30s; killing"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.5
-  fi
+  terminate "$pid"
   cleanup_state
   log "stopped (pid $pid)"
+}
+
+# Stops broker process $1: SIGTERM, then SIGKILL after 30 s.
+terminate() {
+  kill -TERM "$1"
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$1" 2>/dev/null; then
+    log "broker did not stop in 30s; killing"
+    kill -KILL "$1" 2>/dev/null || true
+    sleep 0.5
+  fi
 }
 
 cmd_status() {
@@ -203,9 +226,10 @@ case "${1:-}" in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  restart) cmd_restart ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 fetch|start|stop|status" >&2
+    echo "usage: $0 fetch|start|stop|restart|status" >&2
     exit 2
     ;;
 esac

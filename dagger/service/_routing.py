@@ -11,7 +11,12 @@ Three hops at most (``docs/engine.md`` draws them):
 
 A hop whose destination partition this worker owns happens in place, so with one worker, or when
 the correlation value is the workflow's partition key, nothing is forwarded. Index updates travel
-like hop 1, keyed by the correlation value, so each index key has a single writer.
+like hop 1, keyed by the correlation value, so each index key has a single writer. An in-place
+lookup at hop 1 that finds nothing is not the last word: an index update from another worker may
+still wait on the correlation topic, ahead of where this message would be; so the message is
+forwarded there, and looked up again after every update sent before it.
+
+A message that cannot be used goes to the dead-letter topic (:mod:`dagger.service._dead_letters`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid1
 
+from dagger.service._dead_letters import (
+    CORRELATION_FAILED,
+    HANDLER_FAILED,
+    MALFORMED,
+    NO_CORRELATION_VALUE,
+    OVERSIZED,
+    TOMBSTONE,
+    UNDECODABLE,
+    UNMATCHED,
+    headers_of,
+    source_headers,
+)
 from dagger.service._partitions import partition_for
 from dagger.store._correlation_index import lookup_key
 from dagger.tasks.task import CorreletableLookUpKey, KafkaListenerTask
@@ -41,8 +58,13 @@ INDEX_ADD = b"index-add"
 INDEX_REMOVE = b"index-remove"
 STOP = b"stop"
 
-_UNDECODABLE = object()
-"""What :meth:`EventRouter._decode` gives for a message it cannot decode."""
+
+class Unusable(Exception):
+    """A message the engine cannot use; ``reason`` is its dead-letter reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 @dataclass
@@ -69,39 +91,46 @@ class Listener:
             self.prototypes.append(listener_type(id=uuid1(), topic=self.name))
 
     def decode(self, app: Any, raw: bytes) -> Any:
-        """Decode a message value as the application declared the topic."""
-        return app.serializers.loads_value(self.topic.value_type, raw, serializer=self.topic.value_serializer)
+        """Decode a message value as the application declared the topic; raises :class:`Unusable`."""
+        try:
+            return app.serializers.loads_value(self.topic.value_type, raw, serializer=self.topic.value_serializer)
+        except Exception as error:
+            raise Unusable(UNDECODABLE, f"{type(error).__name__}: {error}") from None
 
-    async def correlation_values(self, payload: Any, position: str) -> list[str]:
-        """Return the distinct correlation values the listener classes find in ``payload``.
+    async def correlation_values(self, payload: Any) -> tuple[list[str], list[Unusable]]:
+        """The distinct correlation values the listener classes find in ``payload``, and what went wrong.
 
-        A class that fails on the payload is logged (with the message's ``position``) and contributes nothing.
+        A class that raises, or gives a value that cannot be a correlation value, adds a problem and no value.
         """
         values: list[str] = []
+        problems: list[Unusable] = []
         for prototype in self.prototypes:
+            name = type(prototype).__name__
             try:
                 mappings = await prototype.get_correlatable_keys_from_payload(payload) or []
-            except Exception:
-                logger.exception("%s could not correlate the message at %s", type(prototype).__name__, position)
+            except Exception as error:
+                problems.append(Unusable(CORRELATION_FAILED, f"{name}: {type(error).__name__}: {error}"))
                 continue
             for mapping in mappings:
                 value = _usable_value(mapping)
                 if value is None:
-                    logger.warning(
-                        "%s gave an unusable correlation %r for the message at %s; ignored",
-                        type(prototype).__name__,
-                        mapping,
-                        position,
-                    )
+                    problems.append(Unusable(NO_CORRELATION_VALUE, f"{name} gave {mapping!r}"))
                 elif value not in values:
                     values.append(value)
-        return values
+        if not values and not problems:
+            problems.append(Unusable(NO_CORRELATION_VALUE, "no listener class found a correlation value"))
+        return values, problems
 
 
 def _usable_value(mapping: Any) -> str | None:
-    if not isinstance(mapping, tuple | list) or len(mapping) < 2 or mapping[1] is None or mapping[1] == "":
+    """The correlation value of an ``(attribute, value)`` pair, as text; None for a missing, empty or
+    structured value."""
+    if not isinstance(mapping, tuple | list) or len(mapping) < 2:
         return None
-    return str(mapping[1])
+    value = mapping[1]
+    if value is None or value == "" or isinstance(value, bool | dict | list | tuple | set | bytes):
+        return None
+    return str(value)
 
 
 def where(message: Any) -> str:
@@ -116,37 +145,58 @@ class EventRouter:
         self.engine = engine
         self.listeners: dict[str, Listener] = {}
 
+    async def dead_letter(self, message: Any, problem: Unusable) -> None:
+        """Send ``message`` to the dead-letter topic for ``problem``."""
+        await self.engine.dead_letters.send(message, problem.reason, str(problem))
+
     # hop 1: a message on a listener topic
     async def on_listener_message(self, listener: Listener, message: Any) -> None:
-        """Forward a listener message to the owner of each of its correlation values."""
-        if message.value is None:
-            logger.warning("Tombstone on %s ignored", where(message))
+        """Forward a listener message to the owner of each of its correlation values; dead-letter what is unusable."""
+        try:
+            payload = self._payload(listener, message)
+        except Unusable as problem:
+            await self.dead_letter(message, problem)
             return
-        payload = self._decode(listener, message)
-        if payload is _UNDECODABLE:
-            return
-        for value in await listener.correlation_values(payload, where(message)):
-            if self.engine.owns(self.partition_of_value(value)):
-                await self.correlate(listener, value, message, payload)
-            else:
+        values, problems = await listener.correlation_values(payload)
+        for unusable in problems:
+            await self.dead_letter(message, unusable)
+        for value in values:
+            if not (
+                self.engine.owns(self.partition_of_value(value))
+                and await self.correlate(listener, value, message, payload)
+            ):
                 await self.engine.correlation_topic.send(
-                    key=value, value=message.value, headers={KIND: EVENT, LISTENER_TOPIC: listener.name.encode()}
+                    key=value,
+                    value=message.value,
+                    headers={KIND: EVENT, LISTENER_TOPIC: listener.name.encode(), **source_headers(message)},
                 )
+
+    def _payload(self, listener: Listener, message: Any) -> Any:
+        if message.value is None:
+            raise Unusable(TOMBSTONE, "a message without a value")
+        limit = self.engine.max_listener_message_bytes
+        if len(message.value) > limit:
+            raise Unusable(OVERSIZED, f"{len(message.value)} bytes, more than the {limit} allowed")
+        return listener.decode(self.engine.faust_app, message.value)
 
     # hop 2: on the owner of a correlation value
     async def on_correlation_message(self, message: Any) -> None:
         """Handle a message of the correlation topic: a forwarded event or an index update."""
+        try:
+            await self._on_correlation_message(message)
+        except Unusable as problem:
+            await self.dead_letter(message, problem)
+
+    async def _on_correlation_message(self, message: Any) -> None:
         headers = headers_of(message)
         kind = headers.get(KIND)
         value = message.key.decode() if isinstance(message.key, bytes) else str(message.key)
         if kind == EVENT:
-            listener = self.listeners.get(headers.get(LISTENER_TOPIC, b"").decode())
-            if listener is None:
-                logger.warning("Event for an unknown listener topic at %s ignored", where(message))
-                return
-            payload = self._decode(listener, message)
-            if payload is not _UNDECODABLE:
-                await self.correlate(listener, value, message, payload)
+            listener = self._listener(headers)
+            if not await self.correlate(
+                listener, value, message, listener.decode(self.engine.faust_app, message.value)
+            ):
+                raise Unusable(UNMATCHED, f"no task waits for {value!r} on {listener.name}")
         elif kind in (INDEX_ADD, INDEX_REMOVE):
             try:
                 update = json.loads(message.value)
@@ -157,31 +207,34 @@ class EventRouter:
                 )
                 self._apply_index_update(kind, value, update["topic"], entry)
             except (ValueError, KeyError, TypeError) as error:
-                logger.warning("Malformed index update at %s ignored: %s", where(message), error)
+                raise Unusable(MALFORMED, f"index update: {type(error).__name__}: {error}") from None
         else:
-            logger.warning("Message of unknown kind %r at %s ignored", kind, where(message))
+            raise Unusable(MALFORMED, f"unknown kind {kind!r}")
 
-    def _decode(self, listener: Listener, message: Any) -> Any:
-        """The message's payload as the application declared its topic; logged and ``_UNDECODABLE`` if it is not."""
-        try:
-            return listener.decode(self.engine.faust_app, message.value)
-        except Exception as error:
-            logger.warning("Undecodable message at %s ignored: %s", where(message), error)
-            return _UNDECODABLE
+    def _listener(self, headers: dict[str, bytes]) -> Listener:
+        name = headers.get(LISTENER_TOPIC, b"").decode(errors="replace")
+        listener = self.listeners.get(name)
+        if listener is None:
+            raise Unusable(MALFORMED, f"no listener on topic {name!r}")
+        return listener
 
-    async def correlate(self, listener: Listener, value: str, message: Any, payload: Any) -> None:
-        """Hand ``payload`` to every task waiting on ``value`` of the listener's topic."""
+    async def correlate(self, listener: Listener, value: str, message: Any, payload: Any) -> bool:
+        """Hand ``payload`` to every task waiting on ``value`` of the listener's topic; False if none waits."""
         partition = self.partition_of_value(value)
         key = lookup_key(value, listener.name)
+        matched = False
         missing = []
         for entry in self.engine._store.correlations.entries(partition, key):
             outcome = await self.deliver_or_forward(listener, entry, message, payload)
             if outcome is None:
                 missing.append((entry.workflow_id, entry.task_id))
-            elif outcome and listener.match_only_one:
+                continue
+            matched = True
+            if outcome and listener.match_only_one:
                 break
         if missing:
             self.engine._store.correlations.remove(partition, key, missing)
+        return matched
 
     async def deliver_or_forward(
         self, listener: Listener, entry: CorreletableLookUpKey, message: Any, payload: Any
@@ -190,7 +243,7 @@ class EventRouter:
         partition_key = entry.partition_key or str(entry.workflow_id)
         partition = partition_for(partition_key, self.engine.partitions)
         if self.engine.owns(partition):
-            return await self.engine._deliver(listener, partition, entry.workflow_id, entry.task_id, payload, message)
+            return await self.deliver(listener, partition, entry.workflow_id, entry.task_id, message, payload)
         await self.engine.delivery_topic.send(
             key=partition_key,
             value=message.value,
@@ -198,6 +251,7 @@ class EventRouter:
                 LISTENER_TOPIC: listener.name.encode(),
                 WORKFLOW_ID: str(entry.workflow_id).encode(),
                 TASK_ID: str(entry.task_id).encode(),
+                **source_headers(message),
             },
         )
         return True
@@ -207,15 +261,33 @@ class EventRouter:
         """Hand a forwarded message to the task it was routed to."""
         headers = headers_of(message)
         try:
-            listener = self.listeners[headers[LISTENER_TOPIC].decode()]
-            workflow_id, task_id = UUID(headers[WORKFLOW_ID].decode()), UUID(headers[TASK_ID].decode())
+            listener = self._listener(headers)
+            try:
+                workflow_id, task_id = UUID(headers[WORKFLOW_ID].decode()), UUID(headers[TASK_ID].decode())
+            except (KeyError, ValueError) as error:
+                raise Unusable(MALFORMED, f"delivery without a workflow and task: {error}") from None
             payload = listener.decode(self.engine.faust_app, message.value)
-        except Exception as error:
-            logger.warning("Malformed delivery at %s ignored: %s", where(message), error)
+        except Unusable as problem:
+            await self.dead_letter(message, problem)
             return
-        outcome = await self.engine._deliver(listener, message.partition, workflow_id, task_id, payload, message)
+        outcome = await self.deliver(listener, message.partition, workflow_id, task_id, message, payload)
         if outcome is None:
-            logger.info("Delivery at %s found no workflow %s; it is gone", where(message), workflow_id)
+            await self.dead_letter(
+                message, Unusable(UNMATCHED, f"workflow {workflow_id} or its task {task_id} is gone")
+            )
+
+    async def deliver(
+        self, listener: Listener, partition: int, workflow_id: UUID, task_id: UUID, message: Any, payload: Any
+    ) -> bool | None:
+        """Hand ``payload`` to a waiting task on this worker; None if it is gone; a task that raises dead-letters
+        the message and leaves its workflow unchanged."""
+        try:
+            return await self.engine._deliver(listener.name, partition, workflow_id, task_id, payload)
+        except Exception as error:
+            logger.exception("Task %s of workflow %s failed on the message at %s", task_id, workflow_id, where(message))
+            detail = f"task {task_id} of workflow {workflow_id}: {type(error).__name__}: {error}"
+            await self.dead_letter(message, Unusable(HANDLER_FAILED, detail))
+            return False
 
     # index updates
     async def update_index(self, add: bool, value: str, topic: str, entry: CorreletableLookUpKey) -> None:
@@ -243,10 +315,3 @@ class EventRouter:
     def partition_of_value(self, value: str) -> int:
         """The partition of the index that holds the entries of correlation ``value``."""
         return partition_for(value, self.engine.partitions)
-
-
-def headers_of(message: Any) -> dict[str, bytes]:
-    """A Kafka message's headers as a dict."""
-    headers = message.headers or {}
-    items = headers.items() if isinstance(headers, dict) else headers
-    return {key: value for key, value in items}

@@ -1,12 +1,29 @@
-"""The REST routes on faust's web server: readiness and the workflows this worker holds."""
+"""The REST routes on faust's web server: readiness and the workflows of this worker or of the whole cluster.
+
+The workflow routes answer for the whole cluster by default and for this worker's partitions with
+``?scope=local``; :mod:`dagger.service._cluster` asks the other workers. Every workflow answer says
+what it covers in the ``X-Dagger-Scope`` and ``X-Dagger-Partitions`` headers.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from uuid import UUID
 
 from faust.web import Blueprint, Request, Response, View
 
+from dagger.service._cluster import (
+    CLUSTER,
+    LOCAL,
+    SCOPE_PARAMETER,
+    SCOPES,
+    Cluster,
+    Coverage,
+    Silence,
+    coverage_headers,
+    describe_silences,
+)
 from dagger.tasks._engine import engine
 
 logger = logging.getLogger("dagger.service.services")
@@ -15,9 +32,33 @@ service_blueprint = Blueprint("service_state")
 tasks_blueprint = Blueprint("template_tasks")
 
 
-def error(view: View, status: int, message: str, detail: str) -> Response:
-    """A JSON error body ``{"error": ..., "detail": ...}`` with ``status``."""
-    return view.json({"error": message, "detail": detail}, status=status)
+def error(view: View, status: int, message: str, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON error body ``{"error": ..., "detail": ...}`` with ``status`` (and ``headers``)."""
+    return view.json(
+        {"error": message, "detail": detail}, status=status, headers=None if headers is None else dict(headers)
+    )
+
+
+def scope_of(request: Request) -> str | None:
+    """The ``scope`` query parameter (``cluster`` when absent); None for a value that is not a scope."""
+    scope = request.query.get(SCOPE_PARAMETER, CLUSTER)
+    return scope if scope in SCOPES else None
+
+
+def invalid_scope(view: View, request: Request) -> Response:
+    """400: the ``scope`` query parameter is neither ``local`` nor ``cluster``."""
+    given = request.query.get(SCOPE_PARAMETER)
+    return error(view, 400, "invalid scope", f"scope must be {LOCAL!r} or {CLUSTER!r}, not {given!r}")
+
+
+def not_answered(view: View, silences: list[Silence], coverage: Coverage, what: str) -> Response:
+    """503: ``what`` cannot be answered for the whole cluster; names the silent workers and the uncovered partitions."""
+    problems = [f"no answer from {describe_silences(silences)}"] if silences else []
+    if not coverage.complete:
+        problems.append(coverage.describe())
+    message = "workers unreachable" if silences else "partitions not covered"
+    detail = f"{what}: {'; '.join(problems)}; a rebalance may be in progress, try again"
+    return error(view, 503, message, detail, coverage_headers(CLUSTER, coverage.covered))
 
 
 @service_blueprint.route("/ready", name="task_resource")
@@ -32,33 +73,64 @@ class ServiceStateView(View):
 
 @tasks_blueprint.route("/instance/{dag_id}", name="dag_by_id")
 class DagProcessView(View):
-    """``GET /tasks/instance/{id}``: one workflow with all its tasks."""
+    """``GET /tasks/instance/{id}``: one workflow with all its tasks, from whichever worker holds it."""
 
     async def get(self, request: Request, dag_id: str) -> Response:
-        """Return the workflow, 400 for an id that is not a UUID, 404 for an unknown one."""
+        """Return the workflow as stored; 400 for an id that is not a UUID, 404 when no worker holds it.
+
+        503 when this worker lacks it and some worker did not answer or some partition was not answered for.
+        """
+        scope = scope_of(request)
+        if scope is None:
+            return invalid_scope(self, request)
         try:
             workflow_id = UUID(dag_id)
         except ValueError:
             return error(self, 400, "invalid workflow id", f"{dag_id!r} is not a UUID")
+        running = engine()
         try:
-            payload = engine().get_instance_payload(workflow_id)
+            partitions = running.settled_partitions()
+            payload = running.get_instance_payload(workflow_id)
         except Exception:
             logger.exception("Reading workflow %s failed", workflow_id)
             return error(self, 503, "store unavailable", "the workflow could not be read; try again")
-        if payload is None:
-            return error(self, 404, "workflow not found", f"no workflow {workflow_id} on this worker")
-        return self.bytes(payload, content_type="application/json")
+        if payload is not None:
+            return self.bytes(payload, content_type="application/json", headers=coverage_headers(scope, partitions))
+        if scope == LOCAL:
+            detail = f"no workflow {workflow_id} on this worker"
+            return error(self, 404, "workflow not found", detail, coverage_headers(LOCAL, partitions))
+        lookup = await Cluster(running.faust_app, running.partitions).find_workflow(workflow_id, partitions)
+        headers = coverage_headers(CLUSTER, lookup.coverage.covered)
+        if lookup.payload is not None:
+            return self.bytes(lookup.payload, content_type="application/json", headers=headers)
+        if lookup.silences or not lookup.coverage.complete:
+            return not_answered(self, lookup.silences, lookup.coverage, f"workflow {workflow_id} is not on this worker")
+        return error(self, 404, "workflow not found", f"no workflow {workflow_id} on any worker", headers)
 
 
 @tasks_blueprint.route("/instances", name="task_resource")
 class TemplateProcessView(View):
-    """``GET /tasks/instances``: every workflow held by the partitions this worker owns."""
+    """``GET /tasks/instances``: every workflow of the cluster, or of this worker's partitions with ``?scope=local``."""
 
     async def get(self, request: Request) -> Response:
-        """Return a JSON list of workflows, each with all its tasks."""
+        """Return a JSON list of workflows, each with all its tasks.
+
+        In cluster scope, 503 unless the answers of all workers together cover every partition exactly once.
+        """
+        scope = scope_of(request)
+        if scope is None:
+            return invalid_scope(self, request)
+        running = engine()
         try:
-            body = b"[" + b",".join(engine()._store.iter_workflows()) + b"]"
+            partitions = running.settled_partitions()
+            body = b"[" + b",".join(running._store.iter_workflows()) + b"]"
         except Exception:
             logger.exception("Listing workflows failed")
             return error(self, 503, "store unavailable", "the workflows could not be listed; try again")
-        return self.bytes(body, content_type="application/json")
+        if scope == LOCAL:
+            return self.bytes(body, content_type="application/json", headers=coverage_headers(LOCAL, partitions))
+        listing = await Cluster(running.faust_app, running.partitions).list_workflows(body, partitions)
+        if listing.silences or not listing.coverage.complete:
+            return not_answered(self, listing.silences, listing.coverage, "the workflows of the cluster are incomplete")
+        headers = coverage_headers(CLUSTER, listing.coverage.covered)
+        return self.bytes(listing.body, content_type="application/json", headers=headers)

@@ -15,8 +15,9 @@ from faust.types import TP, TopicT
 from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
+from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._partitions import partition_for, workflow_key
-from dagger.service._routing import KIND, STOP, EventRouter, Listener, headers_of, where
+from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._topics import bootstrap_servers, ensure_topics
 from dagger.service._unit_of_work import (
@@ -114,6 +115,8 @@ class Dagger(mode.Service):
         delete_workflow_on_complete: bool = False,
         task_update_callbacks: list[UpdateCallback] = [],  # noqa: B006 - the reference's default; copied
         logging_config: Any = None,
+        dead_letter_topic: str | None = None,
+        max_listener_message_bytes: int = 1_048_576,
         **kwargs: Any,
     ) -> None:
         if store != StoreEnum.ROCKSDB.value:
@@ -141,6 +144,7 @@ class Dagger(mode.Service):
         self.delete_workflow_on_complete = delete_workflow_on_complete
         self.task_update_callbacks = list(task_update_callbacks)
         self.logging_config = logging_config
+        self.max_listener_message_bytes = max_listener_message_bytes
         self.schema_registry_url = schema_registry_url
         self.message_serializer = message_serializer
         self.kafka_broker_list = kafka_broker_list
@@ -155,7 +159,7 @@ class Dagger(mode.Service):
         self._locks = WorkflowLocks()
         self._router = EventRouter(self)
         self._execution_strategy = SerialExecutorStrategy(self)
-        self._declare_engine_topics(tasks_topic, bootstrap_topic, task_update_topic)
+        self._declare_engine_topics(tasks_topic, bootstrap_topic, task_update_topic, dead_letter_topic)
         for sensor in (tracing_sensor, datadog_sensor):
             if sensor is not None:
                 self.faust_app.sensors.add(sensor)
@@ -188,9 +192,13 @@ class Dagger(mode.Service):
         service_blueprint.register(app, url_prefix="/service")
         return app
 
-    def _declare_engine_topics(self, tasks_topic: str, bootstrap_topic: str, task_update_topic: str | None) -> None:
+    def _declare_engine_topics(
+        self, tasks_topic: str, bootstrap_topic: str, task_update_topic: str | None, dead_letter_topic: str | None
+    ) -> None:
         name = self.config.APPLICATION_NAME
         self.tasks_topic = self._engine_topic(tasks_topic)
+        self.dead_letter_topic = self._engine_topic(dead_letter_topic or f"{name}-dead-letters")
+        self.dead_letters = DeadLetters(self.dead_letter_topic)
         self.bootstrap_topic = self._engine_topic(bootstrap_topic)
         self.correlation_topic = self._engine_topic(f"{name}-correlation")
         self.delivery_topic = self._engine_topic(f"{name}-delivery")
@@ -235,6 +243,7 @@ class Dagger(mode.Service):
                 self.bootstrap_topic,
                 self.correlation_topic,
                 self.delivery_topic,
+                self.dead_letter_topic,
                 *([self.task_update_topic] if self.task_update_topic is not None else []),
                 *Dagger.topics.values(),
                 *(listener.topic for listener in self._router.listeners.values()),
@@ -359,6 +368,10 @@ class Dagger(mode.Service):
         """Whether this worker currently owns ``partition``."""
         return TP(self.tasks_topic.get_topic_name(), partition) in self.faust_app.assignor.assigned_actives()
 
+    def settled_partitions(self) -> list[int]:
+        """The owned partitions whose tables are complete: none while partitions move or tables recover."""
+        return self.owned_partitions() if self._tables_ready() else []
+
     # workflows
     async def submit(self, task: ITemplateDAGInstance, *, repartition: bool = True) -> None:
         """Start a created workflow: on the worker that owns it (``repartition``) or here."""
@@ -386,10 +399,10 @@ class Dagger(mode.Service):
             try:
                 workflow = ITask.loads(message.value)
             except Exception as error:
-                logger.warning("Undecodable workflow at %s ignored: %s", where(message), error)
+                await self.dead_letters.send(message, UNDECODABLE, f"not a workflow: {type(error).__name__}: {error}")
                 continue
             if not isinstance(workflow, ITemplateDAGInstance):
-                logger.warning("A %s at %s is not a workflow; ignored", type(workflow).__name__, where(message))
+                await self.dead_letters.send(message, MALFORMED, f"a {type(workflow).__name__}, not a workflow")
                 continue
             try:
                 await self._store_and_create_task(workflow)
@@ -451,7 +464,7 @@ class Dagger(mode.Service):
         try:
             workflow_id = UUID(message.value.decode())
         except (AttributeError, ValueError) as error:
-            logger.warning("Malformed stop request at %s ignored: %s", where(message), error)
+            await self.dead_letters.send(message, MALFORMED, f"stop request: {error}")
             return
         await self._stop_stored(message.partition, workflow_id)
 
@@ -507,10 +520,9 @@ class Dagger(mode.Service):
                 logger.exception("Update callback %r failed for workflow %s", callback, workflow.id)
 
     # listeners and correlation
-    async def _deliver(
-        self, listener: Listener, partition: int, workflow_id: UUID, task_id: UUID, payload: Any, message: Any
-    ) -> bool | None:
-        """Hand ``payload`` to a waiting task and save its workflow; None if the workflow or task is gone."""
+    async def _deliver(self, topic: str, partition: int, workflow_id: UUID, task_id: UUID, payload: Any) -> bool | None:
+        """Hand ``payload`` from listener topic ``topic`` to a waiting task and save its workflow; None if the
+        workflow or task is gone. A task that raises leaves the workflow unchanged, and the error propagates."""
         async with self._locks(workflow_id):
             workflow = self._store.load_workflow(partition, str(workflow_id))
             if workflow is None:
@@ -518,17 +530,8 @@ class Dagger(mode.Service):
             task = workflow.get_task(task_id)
             if task is None:
                 return None
-            try:
-                async with unit_of_work(self._commit):
-                    return await deliver_message(listener.name, workflow, task, payload)
-            except Exception:
-                logger.exception(
-                    "Task %s of workflow %s failed on the message at %s; the workflow is unchanged",
-                    task_id,
-                    workflow_id,
-                    where(message),
-                )
-                return False
+            async with unit_of_work(self._commit):
+                return await deliver_message(topic, workflow, task, payload)
 
     async def _insert_correletable_key_task(
         self, task_instance: ITask, workflow_instance: ITemplateDAGInstance

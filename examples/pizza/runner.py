@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,12 +71,16 @@ class Workflow:
 
 
 class WorkerProcess:
-    """``python -m examples.pizza.worker`` with names of its own, a fresh data dir and a free web port."""
+    """``python -m examples.pizza.worker`` with names of its own, a fresh data dir and a free web port.
+
+    ``env`` adds or overrides environment variables of the worker (for example ``DAGGER_APP_NAME``, so that
+    several workers join one consumer group).
+    """
 
     module = "examples.pizza.worker"
     """The worker module run with ``python -m``; subclasses run other workers with the same settings."""
 
-    def __init__(self, broker: str, prefix: str) -> None:
+    def __init__(self, broker: str, prefix: str, env: Mapping[str, str] | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dagger-{prefix}-"))
         self.log_path = self.workdir / "worker.log"
         self.port = free_port()
@@ -86,6 +90,7 @@ class WorkerProcess:
             "DAGGER_APP_NAME": f"{prefix}-{uuid.uuid4().hex[:8]}",
             "DAGGER_WEB_PORT": str(self.port),
             "DAGGER_DATADIR": str(self.workdir / "data"),
+            **(env or {}),
         }
         self.settings = WorkerSettings.from_env(self.env)
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -144,6 +149,27 @@ class WorkerProcess:
         utime, stime = int(fields[11]), int(fields[12])
         return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
+    def kill(self) -> int | None:
+        """Kill the worker with SIGKILL, at once; return its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        return self.process.returncode
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def rss_bytes(self) -> int:
+        """The worker's resident memory, from ``/proc/<pid>/status``."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
     def stop(self, timeout: float = 30.0) -> int | None:
         """Stop the worker with SIGTERM, or SIGKILL after ``timeout`` seconds; return its exit code."""
         if self.process is None:
@@ -168,14 +194,21 @@ class WorkerProcess:
         """The last ``lines`` lines of the worker's log."""
         return "\n".join(self.log_lines()[-lines:])
 
+    def remove_data(self) -> None:
+        """Delete the data dir (the worker's RocksDB tables), as if its disk were lost."""
+        shutil.rmtree(self.workdir / "data", ignore_errors=True)
+
     def remove_workdir(self) -> None:
         """Delete the data dir and the log."""
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-async def send_messages(producer: AIOKafkaProducer, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
-    """Send each ``(key, value)`` of ``messages``, in one burst, and wait until the broker has them all."""
-    sent = [await producer.send(topic, key=key.encode(), value=value) for key, value in messages]
+async def send_messages(producer: AIOKafkaProducer, topic: str, messages: Iterable[tuple[str | None, bytes]]) -> None:
+    """Send each ``(key, value)`` of ``messages`` (a None key: unkeyed), in one burst, and wait until the broker
+    has them all."""
+    sent = [
+        await producer.send(topic, key=None if key is None else key.encode(), value=value) for key, value in messages
+    ]
     await asyncio.gather(*sent)
 
 

@@ -12,6 +12,8 @@
 | `PIZZA_ORDERS_TOPIC` | `<application name>-orders` |
 | `PIZZA_READY_TOPIC` | `<application name>-ready` |
 | `DAGGER_LOG_LEVEL` | `WARNING` |
+| `DAGGER_PARTITIONS` | `1` |
+| `DAGGER_PROCESSING_GUARANTEE` | `at_least_once` |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class WorkerSettings:
     requests_topic: str
     topics: PizzaTopics
     log_level: str
+    partitions: int = 1
+    processing_guarantee: str = "at_least_once"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -58,6 +62,8 @@ class WorkerSettings:
                 ready=env.get("PIZZA_READY_TOPIC", f"{name}-ready"),
             ),
             log_level=env.get("DAGGER_LOG_LEVEL", "WARNING"),
+            partitions=int(env.get("DAGGER_PARTITIONS", "1")),
+            processing_guarantee=env.get("DAGGER_PROCESSING_GUARANTEE", "at_least_once"),
         )
 
     @property

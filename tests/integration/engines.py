@@ -7,12 +7,16 @@ started is stopped when the test ends.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+
+from dagger.service._dead_letters import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
 from dagger.store._correlation_index import lookup_key
@@ -188,3 +192,36 @@ def index_entries(engine: Dagger, order_id: str) -> list[Any]:
     topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
     partition = partition_for(order_id, engine.partitions)
     return list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))
+
+
+async def dead_letters_from(engine: Dagger, topic: str, partition: int, offset: int, count: int) -> list[Any]:
+    """Wait until the engine's dead-letter topic holds ``count`` letters from ``topic[partition]@offset``;
+    return all it holds from there (failing the test if fewer come within 30 s)."""
+    source = {
+        SOURCE_TOPIC: topic.encode(),
+        SOURCE_PARTITION: str(partition).encode(),
+        SOURCE_OFFSET: str(offset).encode(),
+    }
+    found: list[Any] = []
+    async with AIOKafkaConsumer(
+        engine.dead_letter_topic.get_topic_name(),
+        bootstrap_servers=broker_url().split("://")[-1],
+        auto_offset_reset="earliest",
+        group_id=None,
+    ) as consumer:
+
+        async def arrived() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend(r for r in records if source.items() <= dict(r.headers).items())
+            return len(found) >= count
+
+        await wait_for(arrived, timeout=30, message=f"{count} dead letters from {topic}[{partition}]@{offset}")
+        await asyncio.sleep(0.5)
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            found.extend(r for r in records if source.items() <= dict(r.headers).items())
+    return found
+
+
+def reasons(letters: Iterable[Any]) -> list[str]:
+    """The dead-letter reasons of ``letters``, sorted."""
+    return sorted(dict(letter.headers)[REASON].decode() for letter in letters)

@@ -1,4 +1,5 @@
-"""Bad messages on a listener topic: each is passed over, logged with its position, and harms nothing else."""
+"""Bad messages on a listener topic: each is logged with its position, sent to the dead-letter topic with
+its reason and source, and harms nothing else."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from aiokafka.structs import RecordMetadata
 
 from dagger.service.services import Dagger
 from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
-from tests.integration.engines import EngineStarter, create_pizzas, statuses, tasks_by_name, wait_for_status
+from tests.integration.engines import (
+    EngineStarter,
+    create_pizzas,
+    dead_letters_from,
+    reasons,
+    statuses,
+    tasks_by_name,
+    wait_for_status,
+)
 from tests.support import wait_for
 
 LOGGER = "dagger.service.services"
@@ -74,27 +83,32 @@ def assert_running(engine: Dagger) -> None:
             assert actor.actor_task is not None and not actor.actor_task.done(), f"the loop of {agent.name} ended"
 
 
+OVERSIZE_LIMIT = 4096
+
 BAD_INPUTS = [
-    # value (None: a tombstone); the log line expected at the message's position (None: none there)
-    pytest.param(b"\xff\xfe{ not json", "could not correlate the message at", id="undecodable-bytes"),
-    pytest.param(b"[1, 2, 3]", "could not correlate the message at", id="json-list"),
-    pytest.param(b'{"status": "ready"}', "could not correlate the message at", id="json-without-order-id"),
-    pytest.param(b'{"order_id": null, "status": "ready"}', "gave an unusable correlation", id="null-order-id"),
-    pytest.param(ready("no-such-order"), None, id="unknown-order-id"),
-    pytest.param(None, "Tombstone on", id="tombstone"),
+    # value (None: a tombstone); the dead-letter reasons expected for it, one per letter. Two listener
+    # classes (the pizza one and the fussy one) read the ready topic, so a message both fail on gives two.
+    pytest.param(b"\xff\xfe{ not json", ["correlation-failed"] * 2, id="undecodable-bytes"),
+    pytest.param(b"[1, 2, 3]", ["correlation-failed"] * 2, id="json-list"),
+    pytest.param(b'{"status": "ready"}', ["correlation-failed"] * 2, id="json-without-order-id"),
+    pytest.param(b'{"order_id": null, "status": "ready"}', ["no-correlation-value"] * 2, id="null-order-id"),
+    pytest.param(b'{"order_id": {"id": 7}, "status": "ready"}', ["no-correlation-value"] * 2, id="structured-order-id"),
+    pytest.param(ready("no-such-order"), ["unmatched"], id="unknown-order-id"),
+    pytest.param(ready("big", filler="x" * OVERSIZE_LIMIT), ["oversized"], id="oversized"),
+    pytest.param(None, ["tombstone"], id="tombstone"),
 ]
 
 
-@pytest.mark.parametrize(("value", "log_text"), BAD_INPUTS)
-async def test_bad_message_is_passed_over(
+@pytest.mark.parametrize(("value", "expected_reasons"), BAD_INPUTS)
+async def test_bad_message_is_dead_lettered(
     start_engine: EngineStarter,
     producer: AIOKafkaProducer,
     caplog: pytest.LogCaptureFixture,
     value: bytes | None,
-    log_text: str | None,
+    expected_reasons: list[str],
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
-    engine = await start_engine(register=register_fussy_template)
+    engine = await start_engine(register=register_fussy_template, max_listener_message_bytes=OVERSIZE_LIMIT)
     ready_topic = engine.pizza_topics.ready  # type: ignore[attr-defined]
     bystanders = await create_pizzas(engine, 3, prefix="bystander")
     bystanders.update(await create_pizzas(engine, 1, template_name=FUSSY_TEMPLATE, prefix="fussy-bystander"))
@@ -102,9 +116,10 @@ async def test_bad_message_is_passed_over(
     before = {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in bystanders}
 
     sent = await producer.send_and_wait(ready_topic, key=b"bad", value=value)
-    if log_text is not None:
-        await wait_for(lambda: logged(caplog, position(sent)), timeout=30, message=f"a log line about {position(sent)}")
-        assert log_text in logged(caplog, position(sent))[0].getMessage()
+    letters = await dead_letters_from(engine, ready_topic, sent.partition, sent.offset, len(expected_reasons))
+    assert reasons(letters) == expected_reasons
+    assert all(letter.key == b"bad" and letter.value == value for letter in letters)
+    assert len(logged(caplog, position(sent))) == len(expected_reasons), "each letter is logged with its position"
 
     # A pizza created after the bad message completes: its ready message is read after the bad one.
     after = await create_pizzas(engine, 1, prefix="after")
@@ -116,9 +131,7 @@ async def test_bad_message_is_passed_over(
     assert {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in bystanders} == before, (
         "a bad message changed a workflow it does not concern"
     )
-    errors = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.ERROR]
-    if log_text is None or "could not correlate" not in log_text:
-        assert errors == []
+    assert [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.ERROR] == []
 
     for order_id in bystanders.values():
         await producer.send_and_wait(ready_topic, key=order_id.encode(), value=ready(order_id))
@@ -139,10 +152,12 @@ async def test_listener_code_raising_leaves_its_workflow_unchanged(
 
     sent = await producer.send_and_wait(ready_topic, key=target_order.encode(), value=ready(target_order, burnt=True))
     await wait_for(lambda: logged(caplog, position(sent)), timeout=30, message=f"a log line about {position(sent)}")
-    [record] = logged(caplog, position(sent))
-    assert record.levelno == logging.ERROR
-    assert str(target) in record.getMessage()
-    assert record.exc_info is not None and "the pizza is burnt" in str(record.exc_info[1])
+    [failure] = [record for record in logged(caplog, position(sent)) if record.levelno == logging.ERROR]
+    assert str(target) in failure.getMessage()
+    assert failure.exc_info is not None and "the pizza is burnt" in str(failure.exc_info[1])
+    [letter] = await dead_letters_from(engine, ready_topic, sent.partition, sent.offset, 1)
+    assert reasons([letter]) == ["on-message-failed"]
+    assert str(target) in dict(letter.headers)["dagger-dead-letter-detail"].decode()
     assert_running(engine)
     assert {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in [target, *bystanders]} == before
 

@@ -97,7 +97,8 @@ SIGNATURES = {
         "self broker datadir store application_name package_name kafka_partitions task_update_topic tasks_topic "
         "bootstrap_topic beacon kafka_broker_list loop tracing_sensor datadog_sensor trigger_interval "
         "max_tasks_per_trigger restart_tasks_on_boot aerospike_config enable_changelog max_correletable_keys_in_values "
-        "schema_registry_url message_serializer delete_workflow_on_complete task_update_callbacks logging_config kwargs"
+        "schema_registry_url message_serializer delete_workflow_on_complete task_update_callbacks logging_config "
+        "dead_letter_topic max_listener_message_bytes kwargs"
     ),
     ("dagger.service.services", "Dagger.update_correletable_key_for_task"): (
         "self task_instance key new_task workflow_instance"

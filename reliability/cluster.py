@@ -1,0 +1,101 @@
+"""Several fault-suite workers in one consumer group, and the cluster's workflows read over REST."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import aiohttp
+
+from examples.pizza.runner import WorkerError, WorkerProcess
+from reliability.workflow import JobTopics
+
+READY_TIMEOUT = 90.0
+
+Workflow = dict[str, Any]
+"""A workflow as ``GET /tasks/instances`` gives it."""
+
+
+class JobWorker(WorkerProcess):
+    """``python -m reliability.worker``."""
+
+    module = "reliability.worker"
+
+
+class Cluster:
+    """Workers of one application (``DAGGER_APP_NAME``) on ``partitions`` partitions, started and stopped at will."""
+
+    def __init__(self, broker: str, partitions: int, processing_guarantee: str = "at_least_once") -> None:
+        self.broker = broker
+        self.application_name = f"reliability-{uuid.uuid4().hex[:8]}"
+        self.env = {
+            "DAGGER_APP_NAME": self.application_name,
+            "DAGGER_PARTITIONS": str(partitions),
+            "DAGGER_PROCESSING_GUARANTEE": processing_guarantee,
+        }
+        self.topics = JobTopics.named_after(self.application_name)
+        self.workers: list[JobWorker] = []
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker as ``host:port``."""
+        return self.broker.split("://", 1)[-1]
+
+    def live(self) -> list[JobWorker]:
+        """The workers whose process is running."""
+        return [worker for worker in self.workers if worker.running]
+
+    async def add(self, session: aiohttp.ClientSession) -> JobWorker:
+        """Start one more worker and wait until it is ready."""
+        worker = JobWorker(self.broker, prefix="reliability", env=self.env)
+        self.workers.append(worker)
+        worker.start()
+        await worker.wait_ready(session, READY_TIMEOUT)
+        return worker
+
+    async def restart(self, worker: JobWorker, session: aiohttp.ClientSession) -> None:
+        """Start a stopped or killed worker again, on the same data dir and port."""
+        worker.start()
+        await worker.wait_ready(session, READY_TIMEOUT)
+
+    async def workflows(self, session: aiohttp.ClientSession) -> dict[str, Workflow]:
+        """The workflows by job id, over every live worker's own workflows; a worker that does not answer
+        adds nothing."""
+        found: dict[str, Workflow] = {}
+        answers = await asyncio.gather(*(self._local_workflows(worker, session) for worker in self.live()))
+        for workflows in answers:
+            for workflow in workflows:
+                found[str(workflow["runtime_parameters"].get("job_id"))] = workflow
+        return found
+
+    async def _local_workflows(self, worker: JobWorker, session: aiohttp.ClientSession) -> list[Workflow]:
+        try:
+            async with session.get(
+                f"{worker.base_url}/tasks/instances", params={"scope": "local"}, timeout=aiohttp.ClientTimeout(10)
+            ) as response:
+                if response.status != 200:
+                    return []
+                return list(json.loads(await response.read()))
+        except (aiohttp.ClientError, TimeoutError):
+            return []
+
+    def stop(self) -> None:
+        """Stop every worker and remove their data dirs and logs."""
+        for worker in self.workers:
+            worker.stop()
+            worker.remove_workdir()
+
+    def logs(self, lines: int = 30) -> str:
+        """The end of every worker's log."""
+        return "\n".join(f"--- worker {n} ({w.base_url}) ---\n{w.log_tail(lines)}" for n, w in enumerate(self.workers))
+
+
+def completed(workflows: dict[str, Workflow], job_ids: Iterable[str]) -> list[str]:
+    """The jobs of ``job_ids`` whose workflow has COMPLETED."""
+    return [job for job in job_ids if job in workflows and workflows[job]["status"]["code"] == "COMPLETED"]
+
+
+__all__ = ["Cluster", "JobWorker", "WorkerError", "Workflow", "completed"]

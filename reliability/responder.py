@@ -1,0 +1,60 @@
+"""The service the job workflows talk to: it answers every command and counts the commands sent twice."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from examples.kafka_service import KafkaService
+from reliability.workflow import RESERVE, JobTopics
+
+IDEMPOTENCY_KEY = "dagger-idempotency-key"
+
+
+class Responder(KafkaService):
+    """Answers ``reserve`` on the reserved topic with a random key and ``confirm`` on the confirmed topic unkeyed.
+
+    A receiver that deduplicates would act once per idempotency key and answer each copy the same way;
+    this one answers every copy, and counts them by the key the engine put in the command's headers.
+    """
+
+    group_prefix = "reliability-responder"
+
+    def __init__(self, bootstrap_servers: str, topics: JobTopics) -> None:
+        super().__init__(bootstrap_servers)
+        self.topics = topics
+        self.copies: Counter[str] = Counter()
+
+    @property
+    def commands(self) -> int:
+        """Commands received, copies included."""
+        return sum(self.copies.values())
+
+    @property
+    def duplicated(self) -> int:
+        """Commands received more than once: every copy after the first."""
+        return self.commands - len(self.copies)
+
+    def subscriptions(self) -> Sequence[str]:
+        """The commands topic."""
+        return [self.topics.commands]
+
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Count the command by its idempotency key, then answer it."""
+        headers = dict(record.headers or ())
+        key = headers.get(IDEMPOTENCY_KEY, b"").decode() or f"no-key-{record.partition}-{record.offset}"
+        self.copies[key] += 1
+        await super().handle_record(record)
+
+    async def handle(self, topic: str, message: dict[str, Any]) -> None:
+        """Answer a command on the topic of its step."""
+        answer = json.dumps({**message, "answer": "ok"}).encode()
+        if message["step"] == RESERVE:
+            await self.send(self.topics.reserved, uuid.uuid4().hex, answer)
+        else:
+            await self.send(self.topics.confirmed, None, answer)

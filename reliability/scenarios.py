@@ -1,0 +1,233 @@
+"""The fault-suite scenarios: each drives a cluster through a fault while jobs run, and counts the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+from examples.pizza.runner import ROOT, send_messages
+from reliability.cluster import Cluster, Workflow, completed
+from reliability.responder import Responder
+
+POLL_SECONDS = 1.0
+WORKERS = 3
+PARTITIONS = 6
+
+Fault = Callable[[Cluster, aiohttp.ClientSession], Awaitable[str]]
+"""Something done to the cluster mid-run; it returns what it did, for the report."""
+
+
+@dataclass
+class Outcome:
+    """What one scenario counted."""
+
+    scenario: str
+    workflows: int
+    completed: int = 0
+    commands: int = 0
+    duplicated: int = 0
+    seconds: float = 0.0
+    events: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    peak_rss_mib: float = 0.0
+
+    @property
+    def lost(self) -> int:
+        """Workflows that did not complete."""
+        return self.workflows - self.completed
+
+    @property
+    def ok(self) -> bool:
+        """Whether every workflow completed and no other check failed."""
+        return self.lost == 0 and not self.problems
+
+    def summary(self) -> str:
+        """One line of counts."""
+        verdict = "PASS" if self.ok else "FAIL"
+        return (
+            f"{verdict} {self.scenario}: {self.workflows} workflows, {self.completed} completed, {self.lost} lost, "
+            f"{self.commands} commands received, {self.duplicated} sent twice, {self.seconds:.1f} s, "
+            f"peak worker RSS {self.peak_rss_mib:.0f} MiB"
+        )
+
+
+@dataclass
+class Run:
+    """One batch of jobs through a cluster, with faults fired when given shares of the jobs have completed."""
+
+    cluster: Cluster
+    session: aiohttp.ClientSession
+    outcome: Outcome
+    timeout: float
+
+    async def jobs(self, count: int, faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
+        """Send ``count`` job requests, unkeyed, and wait until all complete or the time is up; return the
+        workflows last seen."""
+        job_ids = [f"job-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+        requests = ((None, json.dumps({"job_id": job, "ticket": uuid.uuid4().hex}).encode()) for job in job_ids)
+        async with Responder(self.cluster.bootstrap_servers, self.cluster.topics) as responder:
+            async with AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap_servers, linger_ms=5) as producer:
+                await send_messages(producer, self.cluster.topics.requests, requests)
+            workflows = await self._wait(job_ids, sorted(faults, key=lambda fault: fault[0]))
+            self.outcome.commands += responder.commands
+            self.outcome.duplicated += responder.duplicated
+        self.outcome.workflows += count
+        self.outcome.completed += len(completed(workflows, job_ids))
+        return workflows
+
+    async def _wait(self, job_ids: list[str], faults: list[tuple[float, Fault]]) -> dict[str, Workflow]:
+        deadline = time.monotonic() + self.timeout
+        workflows: dict[str, Workflow] = {}
+        while time.monotonic() < deadline:
+            workflows = await self.cluster.workflows(self.session)
+            self.sample_memory()
+            done = len(completed(workflows, job_ids))
+            while faults and done >= faults[0][0] * len(job_ids):
+                _, fault = faults.pop(0)
+                self.outcome.events.append(
+                    f"at {done}/{len(job_ids)} completed: {await fault(self.cluster, self.session)}"
+                )
+            if done == len(job_ids) and not faults:
+                return workflows
+            await asyncio.sleep(POLL_SECONDS)
+        self.outcome.problems.append(f"timed out after {self.timeout:.0f} s")
+        return workflows
+
+    def sample_memory(self) -> None:
+        """Record the largest resident memory of a live worker."""
+        for worker in self.cluster.live():
+            try:
+                rss = worker.rss_bytes() / 2**20
+            except OSError:
+                continue
+            self.outcome.peak_rss_mib = max(self.outcome.peak_rss_mib, rss)
+
+
+def kill_worker(index: int, restart_after: float | None = None, lose_disk: bool = False) -> Fault:
+    """SIGKILL worker ``index``; optionally delete its data dir; optionally start it again after a pause."""
+
+    async def fault(cluster: Cluster, session: aiohttp.ClientSession) -> str:
+        worker = cluster.workers[index]
+        worker.kill()
+        done = f"SIGKILL worker {index}"
+        if lose_disk:
+            worker.remove_data()
+            done += ", data dir deleted"
+        if restart_after is not None:
+            await asyncio.sleep(restart_after)
+            await cluster.restart(worker, session)
+            done += f", restarted after {restart_after:.0f} s"
+        return done
+
+    return fault
+
+
+async def add_worker(cluster: Cluster, session: aiohttp.ClientSession) -> str:
+    """Start one more worker."""
+    await cluster.add(session)
+    return f"worker {len(cluster.workers) - 1} added"
+
+
+async def restart_broker(cluster: Cluster, session: aiohttp.ClientSession) -> str:
+    """Restart the local broker (``scripts/kafka.sh restart``) on its data."""
+    began = time.monotonic()
+    script = await asyncio.create_subprocess_exec(str(Path(ROOT) / "scripts" / "kafka.sh"), "restart")
+    if await script.wait() != 0:
+        raise RuntimeError("scripts/kafka.sh restart failed")
+    return f"broker restarted ({time.monotonic() - began:.1f} s down)"
+
+
+Scenario = Callable[[Cluster, aiohttp.ClientSession, int, Outcome, float], Awaitable[None]]
+
+
+async def scale_out(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """3 workers on 6 partitions; answers on a randomly keyed and on an unkeyed topic."""
+    await start_workers(cluster, session, WORKERS)
+    await Run(cluster, session, outcome, timeout).jobs(count)
+
+
+async def sigkill(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """SIGKILL a worker once 30% of the jobs completed; start it again 3 s later."""
+    await start_workers(cluster, session, WORKERS)
+    await Run(cluster, session, outcome, timeout).jobs(count, [(0.3, kill_worker(1, restart_after=3))])
+
+
+async def membership(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """2 workers; a third joins at 20%; at 50% the first is killed and its disk is lost for good."""
+    await start_workers(cluster, session, 2)
+    await Run(cluster, session, outcome, timeout).jobs(
+        count, [(0.2, add_worker), (0.5, kill_worker(0, lose_disk=True))]
+    )
+
+
+async def broker_restart(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """The broker restarts once 30% of the jobs completed."""
+    await start_workers(cluster, session, WORKERS)
+    await Run(cluster, session, outcome, timeout).jobs(count, [(0.3, restart_broker)])
+
+
+async def lost_disk(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """All jobs complete; a worker is killed, its data dir deleted, and started again: every workflow comes
+    back from the changelogs unchanged, and a second batch of jobs completes."""
+    await start_workers(cluster, session, WORKERS)
+    run = Run(cluster, session, outcome, timeout)
+    before = await run.jobs(count)
+    outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
+    after = await cluster.workflows(session)
+    changed = [job for job, workflow in before.items() if after.get(job) != workflow]
+    if changed:
+        outcome.problems.append(f"{len(changed)} workflows differ after the rebuild, e.g. {changed[:3]}")
+    outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
+    await run.jobs(count // 2)
+
+
+async def start_workers(cluster: Cluster, session: aiohttp.ClientSession, count: int) -> None:
+    """Start ``count`` workers, one after the other."""
+    for _ in range(count):
+        await cluster.add(session)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "scale-out": scale_out,
+    "sigkill": sigkill,
+    "membership": membership,
+    "broker-restart": broker_restart,
+    "lost-disk": lost_disk,
+}
+
+
+async def run_scenario(name: str, broker: str, count: int, timeout: float, **cluster_options: Any) -> Outcome:
+    """Run scenario ``name`` with ``count`` jobs on a fresh cluster; stop the cluster whatever happens."""
+    outcome = Outcome(scenario=name, workflows=0)
+    cluster = Cluster(broker, PARTITIONS, **cluster_options)
+    began = time.monotonic()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await SCENARIOS[name](cluster, session, count, outcome, timeout)
+    except Exception as error:
+        outcome.problems.append(f"{type(error).__name__}: {error}")
+    finally:
+        outcome.seconds = time.monotonic() - began
+        if not outcome.ok:
+            outcome.events.append("worker logs:\n" + cluster.logs())
+        cluster.stop()
+    return outcome
