@@ -82,15 +82,16 @@ class Cluster:
         except (aiohttp.ClientError, TimeoutError):
             return []
 
-    def stop(self) -> None:
-        """Stop every worker and remove their data dirs and logs."""
+    def stop(self, keep_files: bool = False) -> None:
+        """Stop every worker; remove their data dirs and logs unless ``keep_files``."""
         for worker in self.workers:
             worker.stop()
-            worker.remove_workdir()
+            if not keep_files:
+                worker.remove_workdir()
 
-    def logs(self, lines: int = 30) -> str:
-        """The end of every worker's log."""
-        return "\n".join(f"--- worker {n} ({w.base_url}) ---\n{w.log_tail(lines)}" for n, w in enumerate(self.workers))
+    def where_files_are(self) -> str:
+        """Each worker's work dir (its log and data)."""
+        return ", ".join(f"worker {number}: {worker.workdir}" for number, worker in enumerate(self.workers))
 
 
 def completed(workflows: dict[str, Workflow], job_ids: Iterable[str]) -> list[str]:

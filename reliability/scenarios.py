@@ -19,6 +19,8 @@ from reliability.cluster import Cluster, Workflow, completed
 from reliability.responder import Responder
 
 POLL_SECONDS = 1.0
+FAULT_POLL_SECONDS = 0.2
+"""How often progress is read while a fault is still to come, so that it strikes near its mark."""
 WORKERS = 3
 PARTITIONS = 6
 
@@ -60,26 +62,34 @@ class Outcome:
         )
 
 
-@dataclass
 class Run:
-    """One batch of jobs through a cluster, with faults fired when given shares of the jobs have completed."""
+    """Batches of jobs through a cluster, answered by one responder, with faults fired when given shares of a
+    batch have completed. Use it as an ``async with`` block: the responder serves inside it."""
 
-    cluster: Cluster
-    session: aiohttp.ClientSession
-    outcome: Outcome
-    timeout: float
+    def __init__(self, cluster: Cluster, session: aiohttp.ClientSession, outcome: Outcome, timeout: float) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.outcome = outcome
+        self.timeout = timeout
+        self.responder = Responder(cluster.bootstrap_servers, cluster.topics)
+
+    async def __aenter__(self) -> Run:
+        await self.responder.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.responder.__aexit__(*exc_info)
+        self.outcome.commands = self.responder.commands
+        self.outcome.duplicated = self.responder.duplicated
 
     async def jobs(self, count: int, faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
         """Send ``count`` job requests, unkeyed, and wait until all complete or the time is up; return the
         workflows last seen."""
         job_ids = [f"job-{uuid.uuid4().hex[:12]}" for _ in range(count)]
         requests = ((None, json.dumps({"job_id": job, "ticket": uuid.uuid4().hex}).encode()) for job in job_ids)
-        async with Responder(self.cluster.bootstrap_servers, self.cluster.topics) as responder:
-            async with AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap_servers, linger_ms=5) as producer:
-                await send_messages(producer, self.cluster.topics.requests, requests)
-            workflows = await self._wait(job_ids, sorted(faults, key=lambda fault: fault[0]))
-            self.outcome.commands += responder.commands
-            self.outcome.duplicated += responder.duplicated
+        async with AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap_servers, linger_ms=5) as producer:
+            await send_messages(producer, self.cluster.topics.requests, requests)
+        workflows = await self._wait(job_ids, sorted(faults, key=lambda fault: fault[0]))
         self.outcome.workflows += count
         self.outcome.completed += len(completed(workflows, job_ids))
         return workflows
@@ -98,8 +108,10 @@ class Run:
                 )
             if done == len(job_ids) and not faults:
                 return workflows
-            await asyncio.sleep(POLL_SECONDS)
-        self.outcome.problems.append(f"timed out after {self.timeout:.0f} s")
+            await asyncio.sleep(FAULT_POLL_SECONDS if faults else POLL_SECONDS)
+        pending = [job for job in job_ids if job not in completed(workflows, job_ids)]
+        self.outcome.problems.append(f"timed out after {self.timeout:.0f} s; {len(pending)} not completed:")
+        self.outcome.problems.extend(f"  {job}: {where_it_waits(workflows.get(job))}" for job in pending[:10])
         return workflows
 
     def sample_memory(self) -> None:
@@ -110,6 +122,20 @@ class Run:
             except OSError:
                 continue
             self.outcome.peak_rss_mib = max(self.outcome.peak_rss_mib, rss)
+
+
+def where_it_waits(workflow: Workflow | None) -> str:
+    """The unfinished tasks of a workflow, for the report."""
+    if workflow is None:
+        return "no worker holds it"
+    waiting = {
+        task.get("task_name", task_id).rsplit(".", 1)[-1]: task["status"]["code"]
+        for task_id, task in workflow["tasks"].items()
+        if task["status"]["code"] not in ("COMPLETED", "SKIPPED")
+    }
+    return (
+        f"workflow {workflow['id']} is {workflow['status']['code']}, update {workflow['update_count']}; tasks {waiting}"
+    )
 
 
 def kill_worker(index: int, restart_after: float | None = None, lose_disk: bool = False) -> Fault:
@@ -154,7 +180,8 @@ async def scale_out(
 ) -> None:
     """3 workers on 6 partitions; answers on a randomly keyed and on an unkeyed topic."""
     await start_workers(cluster, session, WORKERS)
-    await Run(cluster, session, outcome, timeout).jobs(count)
+    async with Run(cluster, session, outcome, timeout) as run:
+        await run.jobs(count)
 
 
 async def sigkill(
@@ -162,7 +189,8 @@ async def sigkill(
 ) -> None:
     """SIGKILL a worker once 30% of the jobs completed; start it again 3 s later."""
     await start_workers(cluster, session, WORKERS)
-    await Run(cluster, session, outcome, timeout).jobs(count, [(0.3, kill_worker(1, restart_after=3))])
+    async with Run(cluster, session, outcome, timeout) as run:
+        await run.jobs(count, [(0.3, kill_worker(1, restart_after=3))])
 
 
 async def membership(
@@ -170,9 +198,8 @@ async def membership(
 ) -> None:
     """2 workers; a third joins at 20%; at 50% the first is killed and its disk is lost for good."""
     await start_workers(cluster, session, 2)
-    await Run(cluster, session, outcome, timeout).jobs(
-        count, [(0.2, add_worker), (0.5, kill_worker(0, lose_disk=True))]
-    )
+    async with Run(cluster, session, outcome, timeout) as run:
+        await run.jobs(count, [(0.2, add_worker), (0.5, kill_worker(0, lose_disk=True))])
 
 
 async def broker_restart(
@@ -180,7 +207,8 @@ async def broker_restart(
 ) -> None:
     """The broker restarts once 30% of the jobs completed."""
     await start_workers(cluster, session, WORKERS)
-    await Run(cluster, session, outcome, timeout).jobs(count, [(0.3, restart_broker)])
+    async with Run(cluster, session, outcome, timeout) as run:
+        await run.jobs(count, [(0.3, restart_broker)])
 
 
 async def lost_disk(
@@ -189,15 +217,15 @@ async def lost_disk(
     """All jobs complete; a worker is killed, its data dir deleted, and started again: every workflow comes
     back from the changelogs unchanged, and a second batch of jobs completes."""
     await start_workers(cluster, session, WORKERS)
-    run = Run(cluster, session, outcome, timeout)
-    before = await run.jobs(count)
-    outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
-    after = await cluster.workflows(session)
-    changed = [job for job, workflow in before.items() if after.get(job) != workflow]
-    if changed:
-        outcome.problems.append(f"{len(changed)} workflows differ after the rebuild, e.g. {changed[:3]}")
-    outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
-    await run.jobs(count // 2)
+    async with Run(cluster, session, outcome, timeout) as run:
+        before = await run.jobs(count)
+        outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
+        after = await cluster.workflows(session)
+        changed = [job for job, workflow in before.items() if after.get(job) != workflow]
+        if changed:
+            outcome.problems.append(f"{len(changed)} workflows differ after the rebuild, e.g. {changed[:3]}")
+        outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
+        await run.jobs(count // 2)
 
 
 async def start_workers(cluster: Cluster, session: aiohttp.ClientSession, count: int) -> None:
@@ -228,6 +256,6 @@ async def run_scenario(name: str, broker: str, count: int, timeout: float, **clu
     finally:
         outcome.seconds = time.monotonic() - began
         if not outcome.ok:
-            outcome.events.append("worker logs:\n" + cluster.logs())
-        cluster.stop()
+            outcome.events.append(f"logs and data kept: {cluster.where_files_are()}")
+        cluster.stop(keep_files=not outcome.ok)
     return outcome

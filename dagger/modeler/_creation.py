@@ -1,8 +1,12 @@
-"""Choices made for one workflow creation: the dynamic and parallel processes it expands.
+"""One workflow creation: the choices it was made with, and which workflow is being created.
 
-Applications set them on the shared, registered template right before creating a workflow. Creation
-pins what is set at the moment it begins, so creations running at the same time never see each
-other's choices.
+Applications set the dynamic and parallel processes a workflow expands on the shared, registered
+template right before creating a workflow. Creation pins what is set at the moment it begins, so
+creations running at the same time never see each other's choices.
+
+While a workflow is being created its listener tasks are not yet registered in the correlation
+index: the worker that stores the workflow registers them, once, when it stores it. A creation that
+is repeated (a request delivered twice) then leaves nothing behind for the copy that is dropped.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 _pinned: ContextVar[dict[int, list[Any]] | None] = ContextVar("dagger_creation_choices", default=None)
 
@@ -31,3 +36,21 @@ def choice_for(process_template: object, current: list[Any]) -> list[Any]:
     if choices is None:
         return current
     return choices.get(id(process_template), current)
+
+
+_being_created: ContextVar[UUID | None] = ContextVar("dagger_workflow_being_created", default=None)
+
+
+@contextmanager
+def creating(workflow_id: UUID) -> Iterator[None]:
+    """Mark workflow ``workflow_id`` as being created inside the block."""
+    token = _being_created.set(workflow_id)
+    try:
+        yield
+    finally:
+        _being_created.reset(token)
+
+
+def being_created(workflow_id: UUID) -> bool:
+    """Whether workflow ``workflow_id`` is being created (and so not stored yet)."""
+    return _being_created.get() == workflow_id

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from dagger.modeler._creation import pinned_choices
+from dagger.modeler._creation import creating, pinned_choices
 from dagger.modeler._process_templates import DynamicProcessTemplateDAG, ParallelCompositeProcessTemplateDAG
 from dagger.tasks._status import status_of
 from dagger.tasks.task import ITemplateDAGInstance, TaskStatusEnum
@@ -75,7 +75,7 @@ class TemplateDAG(ITemplateDAG):
         when submitted); otherwise that happens here. A workflow whose id is already stored is left as
         it is, and without ``repartition`` the stored one is returned.
         """
-        with pinned_choices(self._choices()):
+        with pinned_choices(self._choices()), creating(id):
             workflow = self.template_type(
                 id=id,
                 template_name=self.name,

@@ -52,6 +52,7 @@ KIND = "dagger-kind"
 LISTENER_TOPIC = "dagger-topic"
 WORKFLOW_ID = "dagger-workflow-id"
 TASK_ID = "dagger-task-id"
+CORRELATION_VALUE = "dagger-correlation-value"
 
 EVENT = b"event"
 INDEX_ADD = b"index-add"
@@ -225,7 +226,7 @@ class EventRouter:
         matched = False
         missing = []
         for entry in self.engine._store.correlations.entries(partition, key):
-            outcome = await self.deliver_or_forward(listener, entry, message, payload)
+            outcome = await self.deliver_or_forward(listener, value, entry, message, payload)
             if outcome is None:
                 missing.append((entry.workflow_id, entry.task_id))
                 continue
@@ -237,7 +238,7 @@ class EventRouter:
         return matched
 
     async def deliver_or_forward(
-        self, listener: Listener, entry: CorreletableLookUpKey, message: Any, payload: Any
+        self, listener: Listener, value: str, entry: CorreletableLookUpKey, message: Any, payload: Any
     ) -> bool | None:
         """Deliver to one waiting task here or on its workflow's owner; None if the workflow is gone."""
         partition_key = entry.partition_key or str(entry.workflow_id)
@@ -251,6 +252,7 @@ class EventRouter:
                 LISTENER_TOPIC: listener.name.encode(),
                 WORKFLOW_ID: str(entry.workflow_id).encode(),
                 TASK_ID: str(entry.task_id).encode(),
+                CORRELATION_VALUE: value.encode(),
                 **source_headers(message),
             },
         )
@@ -275,6 +277,9 @@ class EventRouter:
             await self.dead_letter(
                 message, Unusable(UNMATCHED, f"workflow {workflow_id} or its task {task_id} is gone")
             )
+            if CORRELATION_VALUE in headers:
+                stale = CorreletableLookUpKey(workflow_id=workflow_id, task_id=task_id)
+                await self.update_index(False, headers[CORRELATION_VALUE].decode(), listener.name, stale)
 
     async def deliver(
         self, listener: Listener, partition: int, workflow_id: UUID, task_id: UUID, message: Any, payload: Any

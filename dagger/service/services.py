@@ -15,6 +15,7 @@ from faust.types import TP, TopicT
 from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
+from dagger.modeler._creation import being_created
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
@@ -432,6 +433,8 @@ class Dagger(mode.Service):
                     return workflow
                 workflow.status = task.status
             async with unit_of_work(self._commit):
+                if stored is None:
+                    await self._register_listeners(workflow)
                 self._schedule_timers(partition, workflow)
                 if _is(workflow, TaskStatusEnum.SUBMITTED):
                     await workflow.start(workflow_instance=workflow)
@@ -504,10 +507,11 @@ class Dagger(mode.Service):
             await self._commit(Changes(deleted={workflow_instance.id: workflow_instance}))
 
     async def _commit(self, changes: Changes) -> None:
-        for workflow in changes.changed.values():
-            await self._store.insert_key_value(str(workflow.id), workflow)
+        """Save the changed workflows and delete the deleted ones, publishing each, in one write."""
+        records = [(workflow, await self._store.stamp_and_publish(workflow)) for workflow in changes.changed.values()]
         for workflow in changes.deleted.values():
-            await self._store.delete_workflow(workflow)
+            await self._store.stamp_and_publish(workflow)
+        await self._store.write_workflows([*records, *((workflow, None) for workflow in changes.deleted.values())])
 
     async def _publish_update(self, workflow: ITemplateDAGInstance, payload: bytes) -> None:
         """Send a saved workflow to ``task_update_topic`` and the update callbacks."""
@@ -561,13 +565,19 @@ class Dagger(mode.Service):
         workflow_instance.sensor_tasks_to_correletable_map[task_instance.id] = CorrelatableMapValue(
             correlatable_key_attr=task_instance.correlatable_key, correlatable_key_attr_value=key
         )
-        if key is not None:
-            entry = CorreletableLookUpKey(
-                workflow_id=workflow_instance.id,
-                task_id=task_instance.id,
-                partition_key=workflow_key(workflow_instance),
-            )
-            await self._router.update_index(True, key, task_instance.topic, entry)
+        if key is not None and not being_created(workflow_instance.id):
+            await self._register(workflow_instance, task_instance.id, task_instance.topic, key)
+
+    async def _register(self, workflow: ITemplateDAGInstance, task_id: UUID, topic: str, value: str) -> None:
+        entry = CorreletableLookUpKey(workflow_id=workflow.id, task_id=task_id, partition_key=workflow_key(workflow))
+        await self._router.update_index(True, value, topic, entry)
+
+    async def _register_listeners(self, workflow: ITemplateDAGInstance) -> None:
+        """Register every listener of a workflow being stored for the first time in the correlation index."""
+        for task_id, registered in workflow.sensor_tasks_to_correletable_map.items():
+            task = workflow.get_task(task_id)
+            if task is not None and registered.correlatable_key_attr_value is not None:
+                await self._register(workflow, task_id, task.topic, registered.correlatable_key_attr_value)
 
     async def remove_task_from_correletable_keys_table(
         self, task: ITask, workflow_instance: ITemplateDAGInstance

@@ -10,7 +10,7 @@ the changelog rebuilds exactly what was written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 _FAUST_RESERVED_PREFIX = b"__faust"
@@ -36,13 +36,33 @@ class PartitionedTable:
 
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         """Set ``key`` to ``value`` in ``partition`` locally and in the changelog."""
-        self._db(partition).put(key, value)
-        self._track(self.table.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw"))
+        self._apply(partition, key, value)
+        self._track(self._log(partition, key, value))
 
     def delete(self, partition: int, key: bytes) -> None:
         """Remove ``key`` from ``partition`` locally and in the changelog (a tombstone)."""
-        self._db(partition).delete(key)
-        self._track(self.table.send_changelog(partition, key, None, key_serializer="raw", value_serializer="raw"))
+        self._apply(partition, key, None)
+        self._track(self._log(partition, key, None))
+
+    async def write_after_logging(self, records: Iterable[tuple[int, bytes, bytes | None]]) -> None:
+        """Write each ``(partition, key, value)`` (None: delete) to the changelog, wait until the broker has
+        them all, then write them locally: a crash never leaves the local table ahead of its changelog."""
+        records = list(records)
+        await asyncio.gather(*(self._log(partition, key, value) for partition, key, value in records))
+        for partition, key, value in records:
+            self._apply(partition, key, value)
+
+    def _apply(self, partition: int, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self._db(partition).delete(key)
+        else:
+            self._db(partition).put(key, value)
+
+    def _log(self, partition: int, key: bytes, value: bytes | None) -> asyncio.Future[Any]:
+        sent: asyncio.Future[Any] = self.table.send_changelog(
+            partition, key, value, key_serializer="raw", value_serializer="raw"
+        )
+        return sent
 
     async def flush(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds until the broker has every changelog write; return how many are not."""

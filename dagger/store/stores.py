@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -32,10 +32,10 @@ class IStore(abc.ABC):
         self.app = app
 
     async def insert_key_value(self, key: str, value: ITemplateDAGInstance) -> None:
-        """Save workflow ``value`` under ``key``: stamp it, publish the update, then write it."""
-        self.write_workflow(key, value, await self._stamp_and_publish(value))
+        """Save workflow ``value`` (whose id is ``key``): stamp it, publish the update, then write it."""
+        await self.write_workflows([(value, await self.stamp_and_publish(value))])
 
-    async def _stamp_and_publish(self, workflow: ITemplateDAGInstance) -> bytes:
+    async def stamp_and_publish(self, workflow: ITemplateDAGInstance) -> bytes:
         """Count a new version of ``workflow``, publish it as an update and return its encoding."""
         workflow.lastupdated = clock.now()
         workflow.update_count += 1
@@ -44,8 +44,8 @@ class IStore(abc.ABC):
         return payload
 
     @abc.abstractmethod
-    def write_workflow(self, key: str, workflow: ITemplateDAGInstance, payload: bytes) -> None:
-        """Write the encoded ``payload`` of ``workflow`` under ``key``."""
+    async def write_workflows(self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]) -> None:
+        """Write each ``(workflow, encoded workflow)``; None instead of an encoding deletes the workflow."""
 
     @abc.abstractmethod
     async def remove_key_value(self, key: str) -> None:
@@ -157,9 +157,12 @@ class RocksDBStore(IStore):
         """Return :data:`~dagger.service.engineconfig.ROCKS_DB_OPTIONS`."""
         return ROCKS_DB_OPTIONS
 
-    def write_workflow(self, key: str, workflow: ITemplateDAGInstance, payload: bytes) -> None:
-        """Write the workflow to the partition of its partition key."""
-        self.workflows.put(self.app.partition_of(workflow), key.encode(), payload)
+    async def write_workflows(self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]) -> None:
+        """Write the workflows to the partitions of their partition keys, the changelog first (see
+        :meth:`PartitionedTable.write_after_logging`)."""
+        await self.workflows.write_after_logging(
+            (self.app.partition_of(workflow), str(workflow.id).encode(), payload) for workflow, payload in records
+        )
 
     def read_workflow(self, partition: int, key: str) -> bytes | None:
         """Return the encoded workflow stored under ``key`` in ``partition``, or None."""
@@ -194,11 +197,6 @@ class RocksDBStore(IStore):
         found = self.find_workflow(key)
         if found is not None:
             self.workflows.delete(found[0], key.encode())
-
-    async def delete_workflow(self, workflow: ITemplateDAGInstance) -> None:
-        """Publish the final state of a finished workflow, then delete it from its partition."""
-        await self._stamp_and_publish(workflow)
-        self.workflows.delete(self.app.partition_of(workflow), str(workflow.id).encode())
 
     async def insert_trigger(self, value: Trigger) -> None:
         """Schedule ``value`` in its workflow's partition, if this worker holds the workflow."""

@@ -103,8 +103,8 @@ class WorkerProcess:
         return self.process.pid
 
     def start(self) -> None:
-        """Start the worker; its output goes to ``worker.log`` in the work dir."""
-        with self.log_path.open("wb") as log:
+        """Start the worker; its output is appended to ``worker.log`` in the work dir."""
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module],
                 cwd=ROOT,
