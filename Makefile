@@ -10,12 +10,13 @@ KAFKA := scripts/kafka.sh
 LINT_PATHS = $(wildcard dagger tests examples benchmarks reliability)
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench reliability
 
 help:
 	@echo "make demo        run the pizza demo on a local Kafka broker"
 	@echo "make order-demo  run the order demo (every task type) on a local Kafka broker"
 	@echo "make bench       run the pizza benchmark on a local Kafka broker"
+	@echo "make reliability run the fault suite (several workers, crashes, a broker restart, poison)"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
 	@echo "make kafka       start the local broker (make kafka-stop stops it)"
@@ -61,3 +62,7 @@ order-demo: venv kafka-fetch
 BENCH_ARGS ?= --workflows 1000 --runs 5
 bench: venv kafka-fetch
 	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.pizza $(BENCH_ARGS)
+
+RELIABILITY_ARGS ?= --workflows 1000
+reliability: venv kafka-fetch
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m reliability $(RELIABILITY_ARGS)

@@ -30,6 +30,7 @@ class Cluster:
 
     def __init__(self, broker: str, partitions: int, processing_guarantee: str = "at_least_once") -> None:
         self.broker = broker
+        self.partitions = partitions
         self.application_name = f"reliability-{uuid.uuid4().hex[:8]}"
         self.env = {
             "DAGGER_APP_NAME": self.application_name,
@@ -37,6 +38,7 @@ class Cluster:
             "DAGGER_PROCESSING_GUARANTEE": processing_guarantee,
         }
         self.topics = JobTopics.named_after(self.application_name)
+        self.dead_letter_topic = f"{self.application_name}-dead-letters"
         self.workers: list[JobWorker] = []
 
     @property
@@ -55,6 +57,30 @@ class Cluster:
         worker.start()
         await worker.wait_ready(session, READY_TIMEOUT)
         return worker
+
+    async def wait_settled(self, session: aiohttp.ClientSession, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until the live workers own every partition exactly once, the same way twice in a row."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        previous: list[frozenset[int]] | None = None
+        while asyncio.get_running_loop().time() < deadline:
+            owned = list(await asyncio.gather(*(self._partitions(worker, session) for worker in self.live())))
+            complete = sorted(p for partitions in owned for p in partitions) == list(range(self.partitions))
+            if complete and owned == previous:
+                return
+            previous = owned
+            await asyncio.sleep(1.0)
+        raise WorkerError(f"the workers did not settle on the partitions within {timeout:.0f} s")
+
+    async def _partitions(self, worker: JobWorker, session: aiohttp.ClientSession) -> frozenset[int]:
+        """The partitions a worker says it holds, settled (``X-Dagger-Partitions``); none if it does not answer."""
+        try:
+            async with session.get(
+                f"{worker.base_url}/tasks/instances", params={"scope": "local"}, timeout=aiohttp.ClientTimeout(10)
+            ) as response:
+                header = response.headers.get("X-Dagger-Partitions", "") if response.status == 200 else ""
+        except (aiohttp.ClientError, TimeoutError):
+            return frozenset()
+        return frozenset(int(part) for part in header.split(",") if part)
 
     async def restart(self, worker: JobWorker, session: aiohttp.ClientSession) -> None:
         """Start a stopped or killed worker again, on the same data dir and port."""

@@ -14,6 +14,8 @@ from examples.kafka_service import KafkaService
 from reliability.workflow import RESERVE, JobTopics
 
 IDEMPOTENCY_KEY = "dagger-idempotency-key"
+HOSTAGE_PREFIX = "hostage-"
+"""Jobs whose id starts with this are not answered until :meth:`Responder.release` is called."""
 
 
 class Responder(KafkaService):
@@ -29,6 +31,7 @@ class Responder(KafkaService):
         super().__init__(bootstrap_servers)
         self.topics = topics
         self.copies: Counter[str] = Counter()
+        self.held: dict[str, dict[str, Any]] = {}
 
     @property
     def commands(self) -> int:
@@ -52,6 +55,17 @@ class Responder(KafkaService):
         await super().handle_record(record)
 
     async def handle(self, topic: str, message: dict[str, Any]) -> None:
+        """Answer a command on the topic of its step; hold it if it is a hostage's."""
+        if str(message["job_id"]).startswith(HOSTAGE_PREFIX) and message["job_id"] not in self.held:
+            self.held[message["job_id"]] = message
+            return
+        await self.answer(message)
+
+    async def release(self, job_id: str) -> None:
+        """Answer the held command of hostage ``job_id``."""
+        await self.answer(self.held[job_id])
+
+    async def answer(self, message: dict[str, Any]) -> None:
         """Answer a command on the topic of its step."""
         answer = json.dumps({**message, "answer": "ok"}).encode()
         if message["step"] == RESERVE:

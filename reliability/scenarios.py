@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaProducer
 
 from examples.pizza.runner import ROOT, send_messages
 from reliability.cluster import Cluster, Workflow, completed
-from reliability.responder import Responder
+from reliability.poison import Poison, Position, dead_letter_reasons, inject, poisons
+from reliability.responder import HOSTAGE_PREFIX, Responder
 
 POLL_SECONDS = 1.0
 FAULT_POLL_SECONDS = 0.2
@@ -86,13 +87,32 @@ class Run:
         """Send ``count`` job requests, unkeyed, and wait until all complete or the time is up; return the
         workflows last seen."""
         job_ids = [f"job-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+        await self.request(job_ids)
+        return await self.complete(job_ids, faults)
+
+    async def request(self, job_ids: list[str]) -> None:
+        """Send one job request per id, unkeyed, each with a ticket of its own."""
         requests = ((None, json.dumps({"job_id": job, "ticket": uuid.uuid4().hex}).encode()) for job in job_ids)
         async with AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap_servers, linger_ms=5) as producer:
             await send_messages(producer, self.cluster.topics.requests, requests)
+
+    async def complete(self, job_ids: list[str], faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
+        """Wait until the jobs complete, firing the faults on the way; count them; return the workflows last seen."""
         workflows = await self._wait(job_ids, sorted(faults, key=lambda fault: fault[0]))
-        self.outcome.workflows += count
+        self.outcome.workflows += len(job_ids)
         self.outcome.completed += len(completed(workflows, job_ids))
         return workflows
+
+    async def hostage(self) -> str:
+        """Start a job the responder does not answer until released; return its id once its command is held."""
+        job = f"{HOSTAGE_PREFIX}{uuid.uuid4().hex[:12]}"
+        await self.request([job])
+        deadline = time.monotonic() + self.timeout
+        while job not in self.responder.held:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the command of {job} did not come")
+            await asyncio.sleep(POLL_SECONDS)
+        return job
 
     async def _wait(self, job_ids: list[str], faults: list[tuple[float, Fault]]) -> dict[str, Workflow]:
         deadline = time.monotonic() + self.timeout
@@ -228,10 +248,41 @@ async def lost_disk(
         await run.jobs(count // 2)
 
 
+async def poison(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """Every kind of poison message on the listener topics at 30%: each is dead-lettered with its reason, no
+    worker stops, and every job completes."""
+    await start_workers(cluster, session, WORKERS)
+    async with Run(cluster, session, outcome, timeout) as run:
+        hostage = await run.hostage()
+        pids = [worker.pid for worker in cluster.workers]
+        sent: dict[Position, Poison] = {}
+
+        async def strike(cluster: Cluster, session: aiohttp.ClientSession) -> str:
+            sent.update(await inject(cluster.bootstrap_servers, poisons(cluster.topics, hostage)))
+            return f"{len(sent)} poison messages sent"
+
+        await run.jobs(count, [(0.3, strike)])
+        found = await dead_letter_reasons(cluster.bootstrap_servers, cluster.dead_letter_topic, set(sent), timeout)
+        for position, bad in sent.items():
+            reasons = found.get(position, [])
+            verdict = "dead-lettered as" if bad.reason in reasons else "NOT dead-lettered as"
+            outcome.events.append(f"{bad.name} ({position[0]}[{position[1]}]@{position[2]}): {verdict} {bad.reason}")
+            if bad.reason not in reasons:
+                outcome.problems.append(f"{bad.name}: dead letters {reasons}, expected {bad.reason}")
+        await run.responder.release(hostage)
+        await run.complete([hostage])
+        if [worker.pid for worker in cluster.live()] != pids:
+            outcome.problems.append("a worker stopped")
+        outcome.events.append(f"{len(cluster.live())} of {len(pids)} workers still running, none restarted")
+
+
 async def start_workers(cluster: Cluster, session: aiohttp.ClientSession, count: int) -> None:
-    """Start ``count`` workers, one after the other."""
+    """Start ``count`` workers, one after the other, and wait until they have shared out the partitions."""
     for _ in range(count):
         await cluster.add(session)
+    await cluster.wait_settled(session)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -240,6 +291,7 @@ SCENARIOS: dict[str, Scenario] = {
     "membership": membership,
     "broker-restart": broker_restart,
     "lost-disk": lost_disk,
+    "poison": poison,
 }
 
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dagger.service.services import Dagger
 from examples.engine import create_engine, run_engine
 from examples.pizza.settings import WorkerSettings
-from reliability.workflow import TEMPLATE, JobTopics, register_job_template
+from reliability.workflow import MAX_MESSAGE_BYTES, TEMPLATE, JobTopics, register_job_template
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,12 @@ topics = JobTopics.named_after(settings.application_name)
 SESSION_TIMEOUT = 10.0
 """Seconds before the group gives a killed worker's partitions to the others (faust's default is 60)."""
 
-engine = create_engine(settings, broker_session_timeout=SESSION_TIMEOUT, broker_heartbeat_interval=2)
+engine = create_engine(
+    settings,
+    broker_session_timeout=SESSION_TIMEOUT,
+    broker_heartbeat_interval=2,
+    max_listener_message_bytes=MAX_MESSAGE_BYTES,
+)
 register_job_template(topics)
 
 

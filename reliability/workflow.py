@@ -21,6 +21,8 @@ from examples.json_listener import JsonListenerTask
 
 TEMPLATE = "ReliabilityJob"
 RESERVE, CONFIRM = "reserve", "confirm"
+MAX_MESSAGE_BYTES = 64 * 1024
+"""The workers' ``max_listener_message_bytes``: larger listener messages go to the dead-letter topic."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,12 @@ class WaitReserved(JsonListenerTask):
     correlatable_key = "job_id"
 
     async def on_message(self, runtime_parameters: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
-        """Complete on the ``reserve`` answer."""
-        return bool(json.loads(args[0]).get("step") == RESERVE)
+        """Complete on the ``reserve`` answer; raise on a message that says ``"fail": true`` (the fault suite's
+        poison for user code)."""
+        message = json.loads(args[0])
+        if message.get("fail") is True:
+            raise RuntimeError("the message asked the listener to fail")
+        return bool(message.get("step") == RESERVE)
 
 
 class WaitConfirmed(JsonListenerTask):
