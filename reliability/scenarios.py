@@ -278,6 +278,27 @@ async def poison(
         outcome.events.append(f"{len(cluster.live())} of {len(pids)} workers still running, none restarted")
 
 
+MEMORY_BATCHES = 3
+MEMORY_GROWTH_ALLOWED = 1.25
+"""How much larger the workers' memory may be after the last batch than after the first."""
+
+
+async def memory(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """Batches of jobs one after the other: the workers' memory after the last is about what it was after the
+    first, whatever the number of completed workflows they hold."""
+    await start_workers(cluster, session, WORKERS)
+    async with Run(cluster, session, outcome, timeout) as run:
+        after: list[float] = []
+        for _ in range(MEMORY_BATCHES):
+            await run.jobs(count)
+            after.append(sum(worker.rss_bytes() for worker in cluster.live()) / 2**20)
+            outcome.events.append(f"{outcome.completed} completed: workers' memory {after[-1]:.0f} MiB in all")
+        if after[-1] > after[0] * MEMORY_GROWTH_ALLOWED:
+            outcome.problems.append(f"memory grew from {after[0]:.0f} to {after[-1]:.0f} MiB")
+
+
 async def start_workers(cluster: Cluster, session: aiohttp.ClientSession, count: int) -> None:
     """Start ``count`` workers, one after the other, and wait until they have shared out the partitions."""
     for _ in range(count):
@@ -292,6 +313,7 @@ SCENARIOS: dict[str, Scenario] = {
     "broker-restart": broker_restart,
     "lost-disk": lost_disk,
     "poison": poison,
+    "memory": memory,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from dagger.modeler.builder_helper import DAGBuilderHelper
 from dagger.service.services import Dagger
 from dagger.tasks.task import ExecutorTask, ITask, KafkaCommandTask
-from dagger.templates.template import ITemplateDAG
+from dagger.templates.template import ITemplateDAG, TaskTemplate
 from examples.json_listener import JsonListenerTask
 
 TEMPLATE = "ReliabilityJob"
@@ -99,42 +99,8 @@ def register_job_template(topics: JobTopics) -> None:
     @Dagger.register_template(TEMPLATE)
     def job(template_name: str) -> ITemplateDAG:
         helper = DAGBuilderHelper(Dagger.app)
-        reserve = helper.build_and_link_tasks(
-            [
-                helper.generic_command_task_builder(
-                    topic=topics.commands,
-                    task_type=ReserveCommand,
-                    process_name=RESERVE,
-                    key_type=bytes,
-                    value_type=bytes,
-                ),
-                helper.generic_listener_task_builder(
-                    topic=topics.reserved,
-                    task_type=WaitReserved,
-                    process_name=RESERVE,
-                    key_type=bytes,
-                    value_type=bytes,
-                ),
-            ]
-        )
-        confirm = helper.build_and_link_tasks(
-            [
-                helper.generic_command_task_builder(
-                    topic=topics.commands,
-                    task_type=ConfirmCommand,
-                    process_name=CONFIRM,
-                    key_type=bytes,
-                    value_type=bytes,
-                ),
-                helper.generic_listener_task_builder(
-                    topic=topics.confirmed,
-                    task_type=WaitConfirmed,
-                    process_name=CONFIRM,
-                    key_type=bytes,
-                    value_type=bytes,
-                ),
-            ]
-        )
+        reserve = command_and_answer(helper, topics.commands, ReserveCommand, topics.reserved, WaitReserved, RESERVE)
+        confirm = command_and_answer(helper, topics.commands, ConfirmCommand, topics.confirmed, WaitConfirmed, CONFIRM)
         finish = helper.build_and_link_tasks([helper.generic_executor_task_builder(task_type=Finish, name="finish")])
         root = helper.build_and_link_processes(
             [
@@ -144,3 +110,24 @@ def register_job_template(topics: JobTopics) -> None:
             ]
         )
         return helper.generic_template(template_name=template_name, root_process=root)
+
+
+def command_and_answer(
+    helper: DAGBuilderHelper,
+    commands: str,
+    command_type: type[JobCommand],
+    answers: str,
+    listener_type: type[JsonListenerTask],
+    process: str,
+) -> TaskTemplate:
+    """A command on ``commands`` followed by a listener waiting on ``answers``, both raw bytes."""
+    return helper.build_and_link_tasks(
+        [
+            helper.generic_command_task_builder(
+                topic=commands, task_type=command_type, process_name=process, key_type=bytes, value_type=bytes
+            ),
+            helper.generic_listener_task_builder(
+                topic=answers, task_type=listener_type, process_name=process, key_type=bytes, value_type=bytes
+            ),
+        ]
+    )

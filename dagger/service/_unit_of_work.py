@@ -5,6 +5,10 @@ those requests only mark the workflow changed; when the unit ends without an err
 workflow is saved (or deleted) once. A unit that fails saves nothing, so the stored workflow stays
 as it was before the event.
 
+What must only happen once the changes are saved (removing a finished listener from the correlation
+index: if it went first and the worker died before the save, the message the listener finished on
+would find nobody waiting when it is delivered again) runs after the commit.
+
 Messages sent while the unit is open (a command task's commands) are awaited until the broker has
 acknowledged them before anything is saved: a workflow is never recorded past a command that did not
 reach Kafka. If one cannot be sent, the unit fails.
@@ -29,6 +33,7 @@ class Changes:
     changed: dict[UUID, Any] = field(default_factory=dict)
     deleted: dict[UUID, Any] = field(default_factory=dict)
     sends: list[Awaitable[Any]] = field(default_factory=list)
+    afterwards: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 _current: ContextVar[Changes | None] = ContextVar("dagger_unit_of_work", default=None)
@@ -51,6 +56,8 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
     if changes.sends:
         await asyncio.gather(*changes.sends)
     await commit(changes)
+    for action in changes.afterwards:
+        await action()
 
 
 def in_unit_of_work() -> bool:
@@ -74,6 +81,15 @@ def record_send(acknowledgement: Awaitable[Any]) -> bool:
     if changes is None:
         return False
     changes.sends.append(acknowledgement)
+    return True
+
+
+def after_commit(action: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``action`` once the current unit has committed (never if it fails); False when no unit is open."""
+    changes = _current.get()
+    if changes is None:
+        return False
+    changes.afterwards.append(action)
     return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID, uuid1
 
@@ -24,6 +25,7 @@ from dagger.service._topics import bootstrap_servers, ensure_topics
 from dagger.service._unit_of_work import (
     Changes,
     WorkflowLocks,
+    after_commit,
     in_unit_of_work,
     record_change,
     record_deletion,
@@ -155,6 +157,11 @@ class Dagger(mode.Service):
         super().__init__(beacon=beacon, loop=loop)
         Dagger.app = self
         Dagger.topics = {}
+        if str(kwargs.get("processing_guarantee", "")).lower().endswith("exactly_once"):
+            logger.warning(
+                "processing_guarantee=exactly_once is not in force under Dagger.main(): the engine runs "
+                "at-least-once, and commands carry the dagger-idempotency-key header for receivers to deduplicate"
+            )
         self.faust_app = self._create_faust_app(datadir, **kwargs)
         self.add_dependency(self.faust_app)
         self._locks = WorkflowLocks()
@@ -561,6 +568,9 @@ class Dagger(mode.Service):
             logger.error("No workflow given; correlation of task %s not updated", task_instance.id)
             return
         if not new_task:
+            registered = workflow_instance.sensor_tasks_to_correletable_map.get(task_instance.id)
+            if registered is not None and registered.correlatable_key_attr_value == key:
+                return
             await self.remove_task_from_correletable_keys_table(task_instance, workflow_instance)
         workflow_instance.sensor_tasks_to_correletable_map[task_instance.id] = CorrelatableMapValue(
             correlatable_key_attr=task_instance.correlatable_key, correlatable_key_attr_value=key
@@ -587,7 +597,9 @@ class Dagger(mode.Service):
         if registered is None or registered.correlatable_key_attr_value is None:
             return
         entry = CorreletableLookUpKey(workflow_id=workflow_instance.id, task_id=task.id)
-        await self._router.update_index(False, registered.correlatable_key_attr_value, task.topic, entry)
+        remove = partial(self._router.update_index, False, registered.correlatable_key_attr_value, task.topic, entry)
+        if not after_commit(remove):
+            await remove()
 
     async def get_correletable_key_instances(self, cor_instance: CorreletableKeyTasks) -> list[CorreletableKeyTasks]:
         """Return the chunks stored under ``cor_instance.key`` in the partitions this worker owns."""

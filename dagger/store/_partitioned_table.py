@@ -5,6 +5,13 @@ wrong place whenever the event's partition is not the record's. Dagger decides t
 record itself (see ``docs/engine.md``), writes the local RocksDB of that partition and the same
 bytes to the same partition of the table's changelog, so a worker that recovers the partition from
 the changelog rebuilds exactly what was written.
+
+Each partition's database also holds the changelog offset up to which it is known to be complete;
+recovery reads the changelog from there. Only recovery and standby replication move that offset,
+as they apply every record in order. A write of this worker's own does not: if it did, a write made
+before this worker had read some earlier record of another (a partition just handed over) would
+mark that record as applied, and a restart would never read it. A restart instead reads this
+worker's own writes again, which gives the same state.
 """
 
 from __future__ import annotations
@@ -59,8 +66,9 @@ class PartitionedTable:
             self._db(partition).put(key, value)
 
     def _log(self, partition: int, key: bytes, value: bytes | None) -> asyncio.Future[Any]:
-        sent: asyncio.Future[Any] = self.table.send_changelog(
-            partition, key, value, key_serializer="raw", value_serializer="raw"
+        """Send a record to the changelog, leaving the partition's persisted offset alone (see the module)."""
+        sent: asyncio.Future[Any] = self.table.changelog_topic.send_soon(
+            key=key, value=value, partition=partition, key_serializer="raw", value_serializer="raw"
         )
         return sent
 
