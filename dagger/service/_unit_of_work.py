@@ -34,16 +34,27 @@ class Changes:
     deleted: dict[UUID, Any] = field(default_factory=dict)
     sends: list[Awaitable[Any]] = field(default_factory=list)
     afterwards: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    open: bool = True
 
 
 _current: ContextVar[Changes | None] = ContextVar("dagger_unit_of_work", default=None)
+
+
+def _open_unit() -> Changes | None:
+    """The unit of work open in this context, if any.
+
+    A task started while a unit is open inherits the context variable; once that unit has ended its
+    changes must not collect anything more, so an ended unit counts as none.
+    """
+    changes = _current.get()
+    return changes if changes is not None and changes.open else None
 
 
 @asynccontextmanager
 async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIterator[Changes]:
     """Collect changes inside the block and ``commit`` them once at its end, after the broker has acknowledged
     the messages sent inside it; nested blocks join the outer one."""
-    outer = _current.get()
+    outer = _open_unit()
     if outer is not None:
         yield outer
         return
@@ -52,6 +63,7 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
     try:
         yield changes
     finally:
+        changes.open = False
         _current.reset(token)
     if changes.sends:
         await asyncio.gather(*changes.sends)
@@ -62,12 +74,12 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
 
 def in_unit_of_work() -> bool:
     """Whether an event is being handled: a unit of work is open."""
-    return _current.get() is not None
+    return _open_unit() is not None
 
 
 def record_change(workflow: Any) -> bool:
     """Mark ``workflow`` changed in the current unit; False when no unit is open."""
-    changes = _current.get()
+    changes = _open_unit()
     if changes is None:
         return False
     if workflow.id not in changes.deleted:
@@ -77,7 +89,7 @@ def record_change(workflow: Any) -> bool:
 
 def record_send(acknowledgement: Awaitable[Any]) -> bool:
     """Make the current unit wait for ``acknowledgement`` of a sent message before it saves; False outside a unit."""
-    changes = _current.get()
+    changes = _open_unit()
     if changes is None:
         return False
     changes.sends.append(acknowledgement)
@@ -86,7 +98,7 @@ def record_send(acknowledgement: Awaitable[Any]) -> bool:
 
 def after_commit(action: Callable[[], Awaitable[None]]) -> bool:
     """Run ``action`` once the current unit has committed (never if it fails); False when no unit is open."""
-    changes = _current.get()
+    changes = _open_unit()
     if changes is None:
         return False
     changes.afterwards.append(action)
@@ -95,7 +107,7 @@ def after_commit(action: Callable[[], Awaitable[None]]) -> bool:
 
 def record_deletion(workflow: Any) -> bool:
     """Mark ``workflow`` deleted in the current unit; False when no unit is open."""
-    changes = _current.get()
+    changes = _open_unit()
     if changes is None:
         return False
     changes.changed.pop(workflow.id, None)

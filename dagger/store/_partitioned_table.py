@@ -5,19 +5,12 @@ wrong place whenever the event's partition is not the record's. Dagger decides t
 record itself (see ``docs/engine.md``), writes the local RocksDB of that partition and the same
 bytes to the same partition of the table's changelog, so a worker that recovers the partition from
 the changelog rebuilds exactly what was written.
-
-Each partition's database also holds the changelog offset up to which it is known to be complete;
-recovery reads the changelog from there. Only recovery and standby replication move that offset,
-as they apply every record in order. A write of this worker's own does not: if it did, a write made
-before this worker had read some earlier record of another (a partition just handed over) would
-mark that record as applied, and a restart would never read it. A restart instead reads this
-worker's own writes again, which gives the same state.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 _FAUST_RESERVED_PREFIX = b"__faust"
@@ -51,14 +44,6 @@ class PartitionedTable:
         self._apply(partition, key, None)
         self._track(self._log(partition, key, None))
 
-    async def write_after_logging(self, records: Iterable[tuple[int, bytes, bytes | None]]) -> None:
-        """Write each ``(partition, key, value)`` (None: delete) to the changelog, wait until the broker has
-        them all, then write them locally: a crash never leaves the local table ahead of its changelog."""
-        records = list(records)
-        await asyncio.gather(*(self._log(partition, key, value) for partition, key, value in records))
-        for partition, key, value in records:
-            self._apply(partition, key, value)
-
     def _apply(self, partition: int, key: bytes, value: bytes | None) -> None:
         if value is None:
             self._db(partition).delete(key)
@@ -66,9 +51,8 @@ class PartitionedTable:
             self._db(partition).put(key, value)
 
     def _log(self, partition: int, key: bytes, value: bytes | None) -> asyncio.Future[Any]:
-        """Send a record to the changelog, leaving the partition's persisted offset alone (see the module)."""
-        sent: asyncio.Future[Any] = self.table.changelog_topic.send_soon(
-            key=key, value=value, partition=partition, key_serializer="raw", value_serializer="raw"
+        sent: asyncio.Future[Any] = self.table.send_changelog(
+            partition, key, value, key_serializer="raw", value_serializer="raw"
         )
         return sent
 

@@ -158,11 +158,13 @@ class RocksDBStore(IStore):
         return ROCKS_DB_OPTIONS
 
     async def write_workflows(self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]) -> None:
-        """Write the workflows to the partitions of their partition keys, the changelog first (see
-        :meth:`PartitionedTable.write_after_logging`)."""
-        await self.workflows.write_after_logging(
-            (self.app.partition_of(workflow), str(workflow.id).encode(), payload) for workflow, payload in records
-        )
+        """Write the workflows to the partitions of their partition keys, locally and to the changelog."""
+        for workflow, payload in records:
+            partition, key = self.app.partition_of(workflow), str(workflow.id).encode()
+            if payload is None:
+                self.workflows.delete(partition, key)
+            else:
+                self.workflows.put(partition, key, payload)
 
     def read_workflow(self, partition: int, key: str) -> bytes | None:
         """Return the encoded workflow stored under ``key`` in ``partition``, or None."""

@@ -14,6 +14,7 @@ from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._unit_of_work import (
     Changes,
     WorkflowLocks,
+    after_commit,
     record_change,
     record_deletion,
     record_send,
@@ -148,3 +149,46 @@ def test_the_idempotency_key_is_added_unless_the_sender_set_one(headers: Any, ex
     from dagger.service._sending import with_idempotency_key
 
     assert with_idempotency_key(headers, b"t1") == expected
+
+
+async def test_a_task_started_inside_a_unit_records_nothing_into_it_once_it_ended() -> None:
+    commits: list[Changes] = []
+
+    async def commit(changes: Changes) -> None:
+        commits.append(changes)
+
+    released = asyncio.Event()
+
+    async def later() -> bool:
+        await released.wait()
+        return record_change(workflow(2))
+
+    async with unit_of_work(commit):
+        record_change(workflow(1))
+        straggler = asyncio.create_task(later())
+    released.set()
+    assert await straggler is False, "the ended unit must not take the change"
+    assert [list(changes.changed) for changes in commits] == [[UUID(int=1)]]
+
+
+async def test_removals_wait_for_the_commit_and_never_run_when_it_fails() -> None:
+    order: list[str] = []
+
+    async def commit(changes: Changes) -> None:
+        order.append("commit")
+
+    async def remove() -> None:
+        order.append("remove")
+
+    async with unit_of_work(commit):
+        assert after_commit(remove)
+        order.append("body")
+    assert order == ["body", "commit", "remove"]
+
+    order.clear()
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(commit):
+            after_commit(remove)
+            raise RuntimeError("the event failed")
+    assert order == []
+    assert after_commit(remove) is False, "outside a unit nothing is deferred"
