@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from dagger.service._cluster import PARTITIONS_HEADER, parse_partitions
 from examples.pizza.runner import WorkerError, WorkerProcess
 from reliability.workflow import JobTopics
 
@@ -63,24 +64,14 @@ class Cluster:
         deadline = asyncio.get_running_loop().time() + timeout
         previous: list[frozenset[int]] | None = None
         while asyncio.get_running_loop().time() < deadline:
-            owned = list(await asyncio.gather(*(self._partitions(worker, session) for worker in self.live())))
+            answers = await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
+            owned = [partitions for partitions, _ in answers]
             complete = sorted(p for partitions in owned for p in partitions) == list(range(self.partitions))
             if complete and owned == previous:
                 return
             previous = owned
             await asyncio.sleep(1.0)
         raise WorkerError(f"the workers did not settle on the partitions within {timeout:.0f} s")
-
-    async def _partitions(self, worker: JobWorker, session: aiohttp.ClientSession) -> frozenset[int]:
-        """The partitions a worker says it holds, settled (``X-Dagger-Partitions``); none if it does not answer."""
-        try:
-            async with session.get(
-                f"{worker.base_url}/tasks/instances", params={"scope": "local"}, timeout=aiohttp.ClientTimeout(10)
-            ) as response:
-                header = response.headers.get("X-Dagger-Partitions", "") if response.status == 200 else ""
-        except (aiohttp.ClientError, TimeoutError):
-            return frozenset()
-        return frozenset(int(part) for part in header.split(",") if part)
 
     async def restart(self, worker: JobWorker, session: aiohttp.ClientSession) -> None:
         """Start a stopped or killed worker again, on the same data dir and port."""
@@ -91,22 +82,27 @@ class Cluster:
         """The workflows by job id, over every live worker's own workflows; a worker that does not answer
         adds nothing."""
         found: dict[str, Workflow] = {}
-        answers = await asyncio.gather(*(self._local_workflows(worker, session) for worker in self.live()))
-        for workflows in answers:
+        answers = await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
+        for _, workflows in answers:
             for workflow in workflows:
                 found[str(workflow["runtime_parameters"].get("job_id"))] = workflow
         return found
 
-    async def _local_workflows(self, worker: JobWorker, session: aiohttp.ClientSession) -> list[Workflow]:
+    async def _ask_local(
+        self, worker: JobWorker, session: aiohttp.ClientSession
+    ) -> tuple[frozenset[int], list[Workflow]]:
+        """What a worker holds (``?scope=local``): its settled partitions and its workflows; nothing if it does
+        not answer."""
         try:
             async with session.get(
                 f"{worker.base_url}/tasks/instances", params={"scope": "local"}, timeout=aiohttp.ClientTimeout(10)
             ) as response:
                 if response.status != 200:
-                    return []
-                return list(json.loads(await response.read()))
+                    return frozenset(), []
+                partitions = parse_partitions(response.headers.get(PARTITIONS_HEADER)) or frozenset()
+                return partitions, list(json.loads(await response.read()))
         except (aiohttp.ClientError, TimeoutError):
-            return []
+            return frozenset(), []
 
     def stop(self, keep_files: bool = False) -> None:
         """Stop every worker; remove their data dirs and logs unless ``keep_files``."""
