@@ -23,6 +23,9 @@ POLL_SECONDS = 1.0
 FAULT_POLL_SECONDS = 0.2
 """How often progress is read while a fault is still to come, so that it strikes near its mark."""
 WORKERS = 3
+HELD_BACK = 0.1
+"""The share of a batch with faults whose first command the responder holds until every fault has fired, so
+that work is in flight whenever a fault strikes."""
 PARTITIONS = 6
 
 Fault = Callable[[Cluster, aiohttp.ClientSession], Awaitable[str]]
@@ -73,6 +76,7 @@ class Run:
         self.outcome = outcome
         self.timeout = timeout
         self.responder = Responder(cluster.bootstrap_servers, cluster.topics)
+        self.released: set[str] = set()
 
     async def __aenter__(self) -> Run:
         await self.responder.__aenter__()
@@ -86,7 +90,9 @@ class Run:
     async def jobs(self, count: int, faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
         """Send ``count`` job requests, unkeyed, and wait until all complete or the time is up; return the
         workflows last seen."""
-        job_ids = [f"job-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+        held_back = int(count * HELD_BACK) if faults else 0
+        prefixes = [HOSTAGE_PREFIX] * held_back + ["job-"] * (count - held_back)
+        job_ids = [f"{prefix}{uuid.uuid4().hex[:12]}" for prefix in prefixes]
         await self.request(job_ids)
         return await self.complete(job_ids, faults)
 
@@ -126,6 +132,8 @@ class Run:
                 self.outcome.events.append(
                     f"at {done}/{len(job_ids)} completed: {await fault(self.cluster, self.session)}"
                 )
+            if not faults:
+                await self._release(job_ids)
             if done == len(job_ids) and not faults:
                 return workflows
             await asyncio.sleep(FAULT_POLL_SECONDS if faults else POLL_SECONDS)
@@ -133,6 +141,13 @@ class Run:
         self.outcome.problems.append(f"timed out after {self.timeout:.0f} s; {len(pending)} not completed:")
         self.outcome.problems.extend(f"  {job}: {where_it_waits(workflows.get(job))}" for job in pending[:10])
         return workflows
+
+    async def _release(self, job_ids: list[str]) -> None:
+        """Answer the held commands of the hostages among ``job_ids``."""
+        for job in job_ids:
+            if job in self.responder.held and job not in self.released:
+                self.released.add(job)
+                await self.responder.release(job)
 
     def sample_memory(self) -> None:
         """Record the largest resident memory of a live worker."""

@@ -7,7 +7,8 @@ as it was before the event.
 
 What must only happen once the changes are saved (removing a finished listener from the correlation
 index: if it went first and the worker died before the save, the message the listener finished on
-would find nobody waiting when it is delivered again) runs after the commit.
+would find nobody waiting when it is delivered again) runs after the commit, once the broker holds
+the saved workflows.
 
 Messages sent while the unit is open (a command task's commands) are awaited until the broker has
 acknowledged them before anything is saved: a workflow is never recorded past a command that did not

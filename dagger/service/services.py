@@ -19,6 +19,7 @@ from dagger.executor.executor import SerialExecutorStrategy
 from dagger.modeler._creation import being_created
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._partitions import partition_for, workflow_key
+from dagger.service._rewind import rewind_uncommitted
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._topics import bootstrap_servers, ensure_topics
@@ -514,11 +515,18 @@ class Dagger(mode.Service):
             await self._commit(Changes(deleted={workflow_instance.id: workflow_instance}))
 
     async def _commit(self, changes: Changes) -> None:
-        """Save the changed workflows and delete the deleted ones, publishing each, in one write."""
+        """Save the changed workflows and delete the deleted ones, publishing each, in one write.
+
+        What must only happen after the save (``changes.afterwards``) waits until the save is durable.
+        """
         records = [(workflow, await self._store.stamp_and_publish(workflow)) for workflow in changes.changed.values()]
         for workflow in changes.deleted.values():
             await self._store.stamp_and_publish(workflow)
-        await self._store.write_workflows([*records, *((workflow, None) for workflow in changes.deleted.values())])
+        acknowledgements = await self._store.write_workflows(
+            [*records, *((workflow, None) for workflow in changes.deleted.values())]
+        )
+        if changes.afterwards:
+            await asyncio.gather(*acknowledgements)
 
     async def _publish_update(self, workflow: ITemplateDAGInstance, payload: bytes) -> None:
         """Send a saved workflow to ``task_update_topic`` and the update callbacks."""
@@ -641,11 +649,20 @@ class Dagger(mode.Service):
                 await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
 
     async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
-        """Once partitions are assigned and recovered: with ``restart_tasks_on_boot``, fire what is due at once.
+        """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
 
-        Timers that fell due while no worker held their partition (a worker died, or this one was
+        Partitions without a committed offset go back to their first offset
+        (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``, what is due fires at once:
+        timers that fell due while no worker held their partition (a worker died, or this one was
         down) then run now rather than at the next tick.
         """
+        try:
+            rewound = await rewind_uncommitted(self.faust_app)
+        except Exception:
+            logger.exception("Partitions without a committed offset could not be rewound")
+        else:
+            if rewound:
+                logger.info("Read from their first offset, having no committed offset: %s", rewound)
         if self.restart_tasks_on_boot:
             self.add_future(self._fire_due_when_ready())
 

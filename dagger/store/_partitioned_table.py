@@ -2,19 +2,40 @@
 
 Faust's own table API picks the partition from the event being processed, which puts a write in the
 wrong place whenever the event's partition is not the record's. Dagger decides the partition of every
-record itself (see ``docs/engine.md``), writes the local RocksDB of that partition and the same
-bytes to the same partition of the table's changelog, so a worker that recovers the partition from
-the changelog rebuilds exactly what was written.
+record itself (see ``docs/engine.md``) and sends the write to that partition of the table's changelog.
+
+The local RocksDB database of a partition follows its changelog. A write is visible to this worker's
+reads at once, as a pending write, and reaches the database only once the broker has acknowledged it,
+in the order the writes were made; the offset faust recovers the partition from moves with it. So a
+worker killed at any moment restarts with what its changelog holds, no more: never a write the other
+workers cannot see, never one that its recovery would partly undo. A write the broker refuses leaves
+the database behind it and stops the worker, which then recovers from the changelog.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import heapq
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 _FAUST_RESERVED_PREFIX = b"__faust"
 """Faust keeps its changelog offset inside each partition's database under a key with this prefix."""
+
+
+@dataclass(eq=False)
+class _Write:
+    """One write sent to the changelog: ``value`` None deletes ``key``; ``offset`` is known once acknowledged."""
+
+    key: bytes
+    value: bytes | None
+    offset: int | None = None
 
 
 class PartitionedTable:
@@ -22,6 +43,8 @@ class PartitionedTable:
 
     def __init__(self, table: Any) -> None:
         self.table = table
+        self._sent: dict[int, deque[_Write]] = {}
+        self._pending: dict[int, dict[bytes, _Write]] = {}
         self._unacknowledged: set[asyncio.Future[Any]] = set()
 
     @property
@@ -31,30 +54,28 @@ class PartitionedTable:
 
     def get(self, partition: int, key: bytes) -> bytes | None:
         """Return the value of ``key`` in ``partition``, or None."""
+        pending = self._pending.get(partition)
+        if pending is not None and key in pending:
+            return pending[key].value
         value = self._db(partition).get(key)
         return None if value is None else bytes(value)
 
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        """Set ``key`` to ``value`` in ``partition`` locally and in the changelog."""
-        self._apply(partition, key, value)
-        self._track(self._log(partition, key, value))
+    def put(self, partition: int, key: bytes, value: bytes) -> asyncio.Future[Any]:
+        """Set ``key`` to ``value`` in ``partition``; return the broker's acknowledgement of the write."""
+        return self._write(partition, _Write(key, value))
 
-    def delete(self, partition: int, key: bytes) -> None:
-        """Remove ``key`` from ``partition`` locally and in the changelog (a tombstone)."""
-        self._apply(partition, key, None)
-        self._track(self._log(partition, key, None))
+    def delete(self, partition: int, key: bytes) -> asyncio.Future[Any]:
+        """Remove ``key`` from ``partition`` (a tombstone); return the broker's acknowledgement of the write."""
+        return self._write(partition, _Write(key, None))
 
-    def _apply(self, partition: int, key: bytes, value: bytes | None) -> None:
-        if value is None:
-            self._db(partition).delete(key)
-        else:
-            self._db(partition).put(key, value)
-
-    def _log(self, partition: int, key: bytes, value: bytes | None) -> asyncio.Future[Any]:
-        sent: asyncio.Future[Any] = self.table.send_changelog(
-            partition, key, value, key_serializer="raw", value_serializer="raw"
+    def items(self, partition: int, start: bytes = b"", stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Yield the entries of ``partition`` in key order, from ``start`` up to (not including) ``stop``."""
+        pending = sorted(
+            (key, write.value)
+            for key, write in self._pending.get(partition, {}).items()
+            if key >= start and (stop is None or key < stop)
         )
-        return sent
+        return _overlay(self._stored(partition, start, stop), pending)
 
     async def flush(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds until the broker has every changelog write; return how many are not."""
@@ -62,12 +83,59 @@ class PartitionedTable:
             await asyncio.wait(list(self._unacknowledged), timeout=timeout)
         return len(self._unacknowledged)
 
-    def _track(self, sent: asyncio.Future[Any]) -> None:
+    def _write(self, partition: int, write: _Write) -> asyncio.Future[Any]:
+        self._sent.setdefault(partition, deque()).append(write)
+        self._pending.setdefault(partition, {})[write.key] = write
+        sent: asyncio.Future[Any] = self.table.changelog_topic.send_soon(
+            key=write.key,
+            value=write.value,
+            partition=partition,
+            key_serializer="raw",
+            value_serializer="raw",
+            eager_partitioning=True,
+        )
         self._unacknowledged.add(sent)
-        sent.add_done_callback(self._unacknowledged.discard)
+        sent.add_done_callback(partial(self._acknowledged, partition, write))
+        return sent
 
-    def items(self, partition: int, start: bytes = b"", stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        """Yield the entries of ``partition`` in key order, from ``start`` up to (not including) ``stop``."""
+    def _acknowledged(self, partition: int, write: _Write, sent: asyncio.Future[Any]) -> None:
+        self._unacknowledged.discard(sent)
+        error = None if sent.cancelled() else sent.exception()
+        if sent.cancelled() or error is not None:
+            self._refused(partition, error)
+            return
+        metadata = sent.result()
+        write.offset = metadata.offset
+        self._apply_acknowledged(partition, metadata.topic_partition)
+
+    def _apply_acknowledged(self, partition: int, changelog_partition: Any) -> None:
+        """Write the acknowledged writes at the head of the partition's queue to its database, in order."""
+        sent, pending = self._sent[partition], self._pending[partition]
+        last = None
+        while sent and sent[0].offset is not None:
+            write = sent.popleft()
+            db = self._db(partition)
+            if write.value is None:
+                db.delete(write.key)
+            else:
+                db.put(write.key, write.value)
+            if pending.get(write.key) is write:
+                del pending[write.key]
+            last = write.offset
+        if last is not None:
+            self.table.data.set_persisted_offset(changelog_partition, last)
+
+    def _refused(self, partition: int, error: BaseException | None) -> None:
+        logger.critical(
+            "The broker refused a write to partition %d of %s (%r); the worker stops to recover from the changelog",
+            partition,
+            self.name,
+            error,
+        )
+        app = self.table.app
+        app.add_future(app.crash(error or RuntimeError("changelog write cancelled")))
+
+    def _stored(self, partition: int, start: bytes, stop: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         for key, value in self._db(partition).items(from_key=start):
             if stop is not None and key >= stop:
                 return
@@ -76,3 +144,19 @@ class PartitionedTable:
 
     def _db(self, partition: int) -> Any:
         return self.table.data._db_for_partition(partition)
+
+
+def _overlay(
+    stored: Iterable[tuple[bytes, bytes]], pending: Iterable[tuple[bytes, bytes | None]]
+) -> Iterator[tuple[bytes, bytes]]:
+    """Merge two key-ordered streams of entries: a pending entry replaces a stored one, a pending None hides it."""
+    merged = heapq.merge(
+        ((key, 0, value) for key, value in pending),
+        ((key, 1, value) for key, value in stored),
+        key=lambda entry: entry[:2],
+    )
+    previous = None
+    for key, _, value in merged:
+        if key != previous and value is not None:
+            yield key, value
+        previous = key

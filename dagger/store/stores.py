@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -44,8 +44,12 @@ class IStore(abc.ABC):
         return payload
 
     @abc.abstractmethod
-    async def write_workflows(self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]) -> None:
-        """Write each ``(workflow, encoded workflow)``; None instead of an encoding deletes the workflow."""
+    async def write_workflows(
+        self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]
+    ) -> list[Awaitable[Any]]:
+        """Write each ``(workflow, encoded workflow)``; None instead of an encoding deletes the workflow.
+
+        Returns what to await for the writes to be durable (nothing where they already are)."""
 
     @abc.abstractmethod
     async def remove_key_value(self, key: str) -> None:
@@ -157,14 +161,18 @@ class RocksDBStore(IStore):
         """Return :data:`~dagger.service.engineconfig.ROCKS_DB_OPTIONS`."""
         return ROCKS_DB_OPTIONS
 
-    async def write_workflows(self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]) -> None:
-        """Write the workflows to the partitions of their partition keys, locally and to the changelog."""
+    async def write_workflows(
+        self, records: Sequence[tuple[ITemplateDAGInstance, bytes | None]]
+    ) -> list[Awaitable[Any]]:
+        """Write the workflows to the partitions of their partition keys; return the changelog's acknowledgements."""
+        acknowledgements: list[Awaitable[Any]] = []
         for workflow, payload in records:
             partition, key = self.app.partition_of(workflow), str(workflow.id).encode()
             if payload is None:
-                self.workflows.delete(partition, key)
+                acknowledgements.append(self.workflows.delete(partition, key))
             else:
-                self.workflows.put(partition, key, payload)
+                acknowledgements.append(self.workflows.put(partition, key, payload))
+        return acknowledgements
 
     def read_workflow(self, partition: int, key: str) -> bytes | None:
         """Return the encoded workflow stored under ``key`` in ``partition``, or None."""

@@ -3,8 +3,7 @@
 Each scenario runs three worker processes of ``reliability.worker`` in one consumer group on six
 partitions, on the real broker, and fails with the scenario's counts and events when a workflow is
 lost, a poison message is not dead-lettered or a worker stops. ``make reliability`` runs every
-scenario with 1,000 workflows, the broker restart included. ``sigkill`` is left out here: it still
-loses a few workflows in some runs (``docs/reliability.md``, "Still open").
+scenario with 1,000 workflows, the broker restart and the memory batches included.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from reliability.scenarios import run_scenario
 from tests.support import broker_url
 
 SUBSET = [
+    pytest.param("sigkill", 300, id="sigkill"),
     pytest.param("lost-disk", 200, id="lost-disk"),
     pytest.param("membership", 300, id="membership"),
     pytest.param("poison", 200, id="poison"),
