@@ -11,6 +11,7 @@ from uuid import UUID
 from dagger import codec
 from dagger.service.engineconfig import ROCKS_DB_OPTIONS
 from dagger.store._correlation_index import CorrelationIndex
+from dagger.store._memory_budget import MemoryBudget, open_within
 from dagger.store._partitioned_table import PartitionedTable
 from dagger.store._trigger_index import TriggerIndex
 from dagger.tasks.task import ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
@@ -135,6 +136,10 @@ class RocksDBStore(IStore):
         self.kv_table = self._table("kv_table")
         self.triggers_table = self._table("triggers_table")
         self.correletable_keys_table = self._table("correletable_keys_table")
+        options = self.get_db_options()
+        budget = MemoryBudget.from_options(options)
+        for table in (self.kv_table, self.triggers_table, self.correletable_keys_table):
+            open_within(budget, table, options)
         self.workflows = PartitionedTable(self.kv_table)
         self.triggers = TriggerIndex(PartitionedTable(self.triggers_table))
         self.correlations = CorrelationIndex(

@@ -1,0 +1,60 @@
+"""One memory budget for all of a worker's RocksDB databases.
+
+Faust opens each partition's database with write buffers and a block cache of its own, so a worker's
+RocksDB memory grows with the number of partition databases it holds (the active and standby
+partitions of three tables) and, until the buffers are full, with every workflow written: with
+:data:`~dagger.service.engineconfig.ROCKS_DB_OPTIONS`, up to two 16 MiB of memtables and a 64 MiB
+cache per database. Dagger opens every database of a worker with one write buffer manager, which
+flushes memtables once together they pass ``write_buffer_size * max_write_buffer_number``, and one
+block cache of ``block_cache_size``: the options' sizes become the worker's, whatever it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import rocksdict
+from faust.stores.rocksdb import RocksDBOptions
+
+
+class MemoryBudget:
+    """The write buffer manager and block cache that a worker's databases share."""
+
+    def __init__(self, write_buffers: int, block_cache: int) -> None:
+        self.write_buffers = rocksdict.WriteBufferManager(write_buffers, False)
+        self.block_cache = rocksdict.Cache(block_cache)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> MemoryBudget:
+        """The budget that ``options`` (faust's RocksDB table options) give one database."""
+        defaults = RocksDBOptions()
+        write_buffer_size = options.get("write_buffer_size", defaults.write_buffer_size)
+        buffers = options.get("max_write_buffer_number", defaults.max_write_buffer_number)
+        return cls(write_buffer_size * buffers, options.get("block_cache_size", defaults.block_cache_size))
+
+
+class BudgetedRocksDBOptions(RocksDBOptions):
+    """Faust's RocksDB options, opening each database within a shared :class:`MemoryBudget`."""
+
+    def __init__(self, budget: MemoryBudget, **options: Any) -> None:
+        super().__init__(**options)
+        self.budget = budget
+
+    def as_options(self) -> Any:
+        """Faust's options with the budget's write buffer manager and block cache."""
+        options = super().as_options()
+        options.set_write_buffer_manager(self.budget.write_buffers)
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(self.budget.block_cache)
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        options.set_block_based_table_factory(table)
+        return options
+
+
+def open_within(budget: MemoryBudget, table: Any, options: Mapping[str, Any]) -> None:
+    """Have faust ``table`` open its partition databases within ``budget`` (when it uses rocksdict)."""
+    store = table.data
+    if getattr(store, "use_rocksdict", False):
+        store.rocksdb_options = BudgetedRocksDBOptions(budget, **options, use_rocksdict=True)

@@ -1,0 +1,62 @@
+"""All of a worker's RocksDB databases share one budget of write buffers and one block cache."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import rocksdict
+
+from dagger.store._memory_budget import BudgetedRocksDBOptions, MemoryBudget
+
+MiB = 2**20
+
+
+def memtables(databases: list[rocksdict.Rdict]) -> int:
+    return sum(db.property_int_value("rocksdb.cur-size-all-mem-tables") or 0 for db in databases)
+
+
+def settled(databases: list[rocksdict.Rdict], seconds: float = 10.0) -> None:
+    """Wait until no database has a memtable flush pending or running."""
+    deadline = time.monotonic() + seconds
+    busy = ("rocksdb.mem-table-flush-pending", "rocksdb.num-running-flushes")
+    while any(db.property_int_value(name) for db in databases for name in busy):
+        assert time.monotonic() < deadline, "flushes did not finish"
+        time.sleep(0.01)
+
+
+def fill(databases: list[rocksdict.Rdict], megabytes: int) -> None:
+    value = b"x" * 4096
+    for number in range(megabytes * MiB // len(value)):
+        databases[number % len(databases)].put(b"key-%08d" % number, value)
+
+
+def open_databases(directory: Path, options: rocksdict.Options, count: int) -> list[rocksdict.Rdict]:
+    return [rocksdict.Rdict(str(directory / f"db-{number}"), options=options) for number in range(count)]
+
+
+def test_the_databases_memtables_stay_within_the_shared_budget(tmp_path: Path) -> None:
+    budget = MemoryBudget(write_buffers=2 * MiB, block_cache=MiB)
+    options = BudgetedRocksDBOptions(budget, write_buffer_size=64 * MiB).as_options()
+    databases = open_databases(tmp_path, options, count=4)
+    fill(databases, megabytes=24)
+    settled(databases)
+    assert memtables(databases) <= 6 * MiB
+    for db in databases:
+        db.close()
+
+
+def test_without_a_budget_each_database_keeps_its_own_write_buffers(tmp_path: Path) -> None:
+    unbudgeted = rocksdict.Options(raw_mode=True)
+    unbudgeted.create_if_missing(True)
+    unbudgeted.set_write_buffer_size(64 * MiB)
+    databases = open_databases(tmp_path, unbudgeted, count=4)
+    fill(databases, megabytes=24)
+    assert memtables(databases) > 20 * MiB
+    for db in databases:
+        db.close()
+
+
+def test_the_budget_is_what_the_options_give_one_database() -> None:
+    budget = MemoryBudget.from_options({"write_buffer_size": 16 * MiB, "max_write_buffer_number": 2})
+    assert budget.write_buffers.get_buffer_size() == 32 * MiB
