@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from dagger.store._partitioned_table import PartitionedTable
 
 
@@ -83,15 +85,25 @@ class FaustTable:
         self.crashes.append(error)
 
 
+@pytest.fixture
+def faust_table() -> FaustTable:
+    return FaustTable()
+
+
+@pytest.fixture
+def table(faust_table: FaustTable) -> PartitionedTable:
+    return PartitionedTable(faust_table)
+
+
 async def settle() -> None:
     """Let the acknowledgement callbacks run."""
     for _ in range(3):
         await asyncio.sleep(0)
 
 
-async def test_a_write_is_read_at_once_and_reaches_the_database_once_acknowledged() -> None:
-    faust_table = FaustTable()
-    table = PartitionedTable(faust_table)
+async def test_a_write_is_read_at_once_and_reaches_the_database_once_acknowledged(
+    faust_table: FaustTable, table: PartitionedTable
+) -> None:
     table.put(2, b"k", b"v1")
     assert table.get(2, b"k") == b"v1"
     assert faust_table.stored(2) == {}
@@ -103,9 +115,9 @@ async def test_a_write_is_read_at_once_and_reaches_the_database_once_acknowledge
     assert table.get(2, b"k") == b"v1"
 
 
-async def test_acknowledgements_are_applied_in_the_order_of_the_writes() -> None:
-    faust_table = FaustTable()
-    table = PartitionedTable(faust_table)
+async def test_acknowledgements_are_applied_in_the_order_of_the_writes(
+    faust_table: FaustTable, table: PartitionedTable
+) -> None:
     table.put(0, b"k", b"first")
     table.put(0, b"k", b"second")
     faust_table.acknowledge(1)
@@ -118,9 +130,9 @@ async def test_acknowledgements_are_applied_in_the_order_of_the_writes() -> None
     assert faust_table.persisted == {("kv_table-changelog", 0): 101}
 
 
-async def test_items_show_pending_writes_over_the_database_and_hide_pending_deletes() -> None:
-    faust_table = FaustTable()
-    table = PartitionedTable(faust_table)
+async def test_items_show_pending_writes_over_the_database_and_hide_pending_deletes(
+    faust_table: FaustTable, table: PartitionedTable
+) -> None:
     faust_table.stored(0).update({b"a": b"1", b"b": b"2", b"d": b"4", b"__faust\x00offset__": b"7"})
     table.delete(0, b"b")
     table.put(0, b"c", b"3")
@@ -130,9 +142,9 @@ async def test_items_show_pending_writes_over_the_database_and_hide_pending_dele
     assert list(table.items(0, start=b"b", stop=b"d")) == [(b"c", b"3")]
 
 
-async def test_a_refused_write_stops_the_worker_and_keeps_the_database_behind_it() -> None:
-    faust_table = FaustTable()
-    table = PartitionedTable(faust_table)
+async def test_a_refused_write_stops_the_worker_and_keeps_the_database_behind_it(
+    faust_table: FaustTable, table: PartitionedTable
+) -> None:
     table.put(0, b"a", b"1")
     table.put(0, b"b", b"2")
     faust_table.refuse(0)
@@ -143,9 +155,7 @@ async def test_a_refused_write_stops_the_worker_and_keeps_the_database_behind_it
     assert faust_table.persisted == {}
 
 
-async def test_flush_reports_the_writes_still_unacknowledged() -> None:
-    faust_table = FaustTable()
-    table = PartitionedTable(faust_table)
+async def test_flush_reports_the_writes_still_unacknowledged(faust_table: FaustTable, table: PartitionedTable) -> None:
     table.put(0, b"a", b"1")
     table.put(1, b"b", b"2")
     faust_table.acknowledge(0)
