@@ -27,14 +27,26 @@ async def run(names: list[str], workflows: int, timeout: float) -> int:
     return 1 if failed else 0
 
 
-def main() -> int:
-    """Parse the command line and run the suite."""
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: the scenarios to run (all when none is named), jobs per scenario and timeout."""
     parser = argparse.ArgumentParser(prog="python -m reliability", description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], default=list(SCENARIOS))
+    parser.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO", help=f"any of {', '.join(SCENARIOS)} (default: all)"
+    )
     parser.add_argument("--workflows", type=int, default=1000, help="jobs per scenario (default 1000)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a batch of jobs may take")
-    args = parser.parse_args()
-    return asyncio.run(run(args.scenarios or list(SCENARIOS), args.workflows, args.timeout))
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    args.scenarios = args.scenarios or list(SCENARIOS)
+    return args
+
+
+def main() -> int:
+    """Parse the command line and run the suite."""
+    args = parse_arguments()
+    return asyncio.run(run(args.scenarios, args.workflows, args.timeout))
 
 
 if __name__ == "__main__":
