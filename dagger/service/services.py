@@ -658,8 +658,8 @@ class Dagger(mode.Service):
         """
         try:
             rewound = await rewind_uncommitted(self.faust_app)
-        except Exception:
-            logger.exception("Partitions without a committed offset could not be rewound")
+        except Exception as error:
+            logger.warning("Partitions without a committed offset were not rewound: %r", error)
         else:
             if rewound:
                 logger.info("Read from their first offset, having no committed offset: %s", rewound)
