@@ -133,17 +133,17 @@ class Run:
                     f"at {done}/{len(job_ids)} completed: {await fault(self.cluster, self.session)}"
                 )
             if not faults:
-                await self._release(job_ids)
-            if done == len(job_ids) and not faults:
-                return workflows
+                await self.release(job_ids)
+                if done == len(job_ids):
+                    return workflows
             await asyncio.sleep(FAULT_POLL_SECONDS if faults else POLL_SECONDS)
         pending = [job for job in job_ids if job not in completed(workflows, job_ids)]
         self.outcome.problems.append(f"timed out after {self.timeout:.0f} s; {len(pending)} not completed:")
         self.outcome.problems.extend(f"  {job}: {where_it_waits(workflows.get(job))}" for job in pending[:10])
         return workflows
 
-    async def _release(self, job_ids: list[str]) -> None:
-        """Answer the held commands of the hostages among ``job_ids``."""
+    async def release(self, job_ids: list[str]) -> None:
+        """Answer the held commands of the hostages among ``job_ids``, once each."""
         for job in job_ids:
             if job in self.responder.held and job not in self.released:
                 self.released.add(job)
@@ -286,7 +286,7 @@ async def poison(
             outcome.events.append(f"{bad.name} ({position[0]}[{position[1]}]@{position[2]}): {verdict} {bad.reason}")
             if bad.reason not in reasons:
                 outcome.problems.append(f"{bad.name}: dead letters {reasons}, expected {bad.reason}")
-        await run.responder.release(hostage)
+        await run.release([hostage])
         await run.complete([hostage])
         if [worker.pid for worker in cluster.live()] != pids:
             outcome.problems.append("a worker stopped")

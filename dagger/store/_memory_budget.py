@@ -28,10 +28,9 @@ class MemoryBudget:
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> MemoryBudget:
         """The budget that ``options`` (faust's RocksDB table options) give one database."""
-        defaults = RocksDBOptions()
-        write_buffer_size = options.get("write_buffer_size", defaults.write_buffer_size)
-        buffers = options.get("max_write_buffer_number", defaults.max_write_buffer_number)
-        return cls(write_buffer_size * buffers, options.get("block_cache_size", defaults.block_cache_size))
+        write_buffer_size = options.get("write_buffer_size", RocksDBOptions.write_buffer_size)
+        buffers = options.get("max_write_buffer_number", RocksDBOptions.max_write_buffer_number)
+        return cls(write_buffer_size * buffers, options.get("block_cache_size", RocksDBOptions.block_cache_size))
 
 
 class BudgetedRocksDBOptions(RocksDBOptions):

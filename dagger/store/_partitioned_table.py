@@ -110,11 +110,10 @@ class PartitionedTable:
 
     def _apply_acknowledged(self, partition: int, changelog_partition: Any) -> None:
         """Write the acknowledged writes at the head of the partition's queue to its database, in order."""
-        sent, pending = self._sent[partition], self._pending[partition]
+        sent, pending, db = self._sent[partition], self._pending[partition], self._db(partition)
         last = None
         while sent and sent[0].offset is not None:
             write = sent.popleft()
-            db = self._db(partition)
             if write.value is None:
                 db.delete(write.key)
             else:
