@@ -17,7 +17,9 @@ class KafkaService(ABC):
     """Serves the messages of :meth:`subscriptions` until the ``async with`` block ends.
 
     On entry it starts a consumer of those topics (in a consumer group of its own, from the earliest
-    offset), a producer and the task that hands each message, decoded from JSON, to :meth:`handle`;
+    offset, reading committed messages only: what an engine running exactly-once sent in a transaction
+    it never committed is not seen), a producer and the task that hands each message, decoded from
+    JSON, to :meth:`handle`;
     :meth:`send` answers. On exit it stops all three.
     """
 
@@ -50,6 +52,7 @@ class KafkaService(ABC):
             bootstrap_servers=self.bootstrap_servers,
             group_id=f"{self.group_prefix}-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, linger_ms=5)
         await self._consumer.start()

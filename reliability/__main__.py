@@ -1,6 +1,6 @@
 """Run the fault suite on a local broker and print what each scenario counted.
 
-``python -m reliability [--workflows N] [--timeout SECONDS] [SCENARIO ...]``; the broker is
+``python -m reliability [--workflows N] [--timeout SECONDS] [--exactly-once] [SCENARIO ...]``; the broker is
 ``DAGGER_BROKER`` (default ``kafka://127.0.0.1:9092``). Exits 0 when every scenario passes.
 """
 
@@ -14,12 +14,12 @@ import sys
 from reliability.scenarios import SCENARIOS, run_scenario
 
 
-async def run(names: list[str], workflows: int, timeout: float) -> int:
+async def run(names: list[str], workflows: int, timeout: float, processing_guarantee: str = "at_least_once") -> int:
     """Run the scenarios one after the other; return the exit code."""
     broker = os.environ.get("DAGGER_BROKER", "kafka://127.0.0.1:9092")
     failed = 0
     for name in names:
-        outcome = await run_scenario(name, broker, workflows, timeout)
+        outcome = await run_scenario(name, broker, workflows, timeout, processing_guarantee)
         print(outcome.summary(), flush=True)
         for event in outcome.events + outcome.problems:
             print(f"    {event}", flush=True)
@@ -35,6 +35,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workflows", type=int, default=1000, help="jobs per scenario (default 1000)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a batch of jobs may take")
+    parser.add_argument(
+        "--exactly-once",
+        dest="processing_guarantee",
+        action="store_const",
+        const="exactly_once",
+        default="at_least_once",
+        help="run the workers exactly-once: a command sent twice fails the scenario",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
@@ -46,7 +54,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> int:
     """Parse the command line and run the suite."""
     args = parse_arguments()
-    return asyncio.run(run(args.scenarios, args.workflows, args.timeout))
+    return asyncio.run(run(args.scenarios, args.workflows, args.timeout, args.processing_guarantee))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
@@ -45,6 +44,7 @@ class Outcome:
     events: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     peak_rss_mib: float = 0.0
+    exactly_once: bool = False
 
     @property
     def lost(self) -> int:
@@ -53,14 +53,16 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """Whether every workflow completed and no other check failed."""
-        return self.lost == 0 and not self.problems
+        """Whether every workflow completed, no other check failed and, exactly-once, no command came twice."""
+        return self.lost == 0 and not self.problems and not (self.exactly_once and self.duplicated)
 
     def summary(self) -> str:
         """One line of counts."""
         verdict = "PASS" if self.ok else "FAIL"
+        guarantee = " (exactly-once)" if self.exactly_once else ""
         return (
-            f"{verdict} {self.scenario}: {self.workflows} workflows, {self.completed} completed, {self.lost} lost, "
+            f"{verdict} {self.scenario}{guarantee}: {self.workflows} workflows, "
+            f"{self.completed} completed, {self.lost} lost, "
             f"{self.commands} commands received, {self.duplicated} sent twice, {self.seconds:.1f} s, "
             f"peak worker RSS {self.peak_rss_mib:.0f} MiB"
         )
@@ -332,10 +334,13 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def run_scenario(name: str, broker: str, count: int, timeout: float, **cluster_options: Any) -> Outcome:
-    """Run scenario ``name`` with ``count`` jobs on a fresh cluster; stop the cluster whatever happens."""
-    outcome = Outcome(scenario=name, workflows=0)
-    cluster = Cluster(broker, PARTITIONS, **cluster_options)
+async def run_scenario(
+    name: str, broker: str, count: int, timeout: float, processing_guarantee: str = "at_least_once"
+) -> Outcome:
+    """Run scenario ``name`` with ``count`` jobs on a fresh cluster of workers with ``processing_guarantee``;
+    stop the cluster whatever happens."""
+    outcome = Outcome(scenario=name, workflows=0, exactly_once=processing_guarantee == "exactly_once")
+    cluster = Cluster(broker, PARTITIONS, processing_guarantee)
     began = time.monotonic()
     try:
         async with aiohttp.ClientSession() as session:

@@ -15,6 +15,7 @@ import faust
 from faust.types import CodecArg, HeadersArg, K, RecordMetadata, SchemaT, V
 from faust.types.tuples import MessageSentCallback
 
+from dagger.service._transactions import Transactions, current_transactions
 from dagger.service._unit_of_work import record_send
 from dagger.tasks._executor import running_task_id
 
@@ -54,6 +55,38 @@ class DaggerTopic(faust.Topic):
         )
         record_send(acknowledgement)
         return acknowledgement
+
+    async def _get_producer(self) -> Any:
+        """The worker's transactional producer while an event is handled exactly-once; faust's otherwise."""
+        transactions = current_transactions()
+        if transactions is None:
+            return await super()._get_producer()
+        return _InTransaction(transactions)
+
+
+class _InTransaction:
+    """The part of faust's producer that publishing a message uses, sending in the current transaction."""
+
+    def __init__(self, transactions: Transactions) -> None:
+        self.transactions = transactions
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: HeadersArg | None,
+        **_: Any,
+    ) -> Awaitable[RecordMetadata]:
+        """Queue the message in the transaction; return its acknowledgement."""
+        timestamp_ms = None if timestamp is None else int(timestamp * 1000)
+        return self.transactions.send(topic, key, value, partition, headers, timestamp_ms)
+
+    async def send_and_wait(self, *args: Any, **kwargs: Any) -> RecordMetadata:
+        """Send the message in the transaction and wait until the broker has it."""
+        return await (await self.send(*args, **kwargs))
 
 
 def with_idempotency_key(headers: HeadersArg | None, key: bytes) -> HeadersArg:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID, uuid1
@@ -17,12 +18,15 @@ from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.modeler._creation import being_created
+from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._rewind import rewind_uncommitted
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
+from dagger.service._streams import DaggerStream
 from dagger.service._topics import bootstrap_servers, ensure_topics
+from dagger.service._transactions import Transactions
 from dagger.service._unit_of_work import (
     Changes,
     WorkflowLocks,
@@ -130,6 +134,7 @@ class Dagger(mode.Service):
             )
         if kafka_partitions < 1:
             raise ValueError(f"kafka_partitions must be at least 1, not {kafka_partitions}")
+        self.exactly_once = str(kwargs.pop("processing_guarantee", "")).lower().endswith("exactly_once")
         self.config = EngineConfig(
             BROKER=broker,
             DATADIR=datadir,
@@ -158,11 +163,7 @@ class Dagger(mode.Service):
         super().__init__(beacon=beacon, loop=loop)
         Dagger.app = self
         Dagger.topics = {}
-        if str(kwargs.get("processing_guarantee", "")).lower().endswith("exactly_once"):
-            logger.warning(
-                "processing_guarantee=exactly_once is not in force under Dagger.main(): the engine runs "
-                "at-least-once, and commands carry the dagger-idempotency-key header for receivers to deduplicate"
-            )
+        self._transactions: Transactions | None = None
         self.faust_app = self._create_faust_app(datadir, **kwargs)
         self.add_dependency(self.faust_app)
         self._locks = WorkflowLocks()
@@ -190,6 +191,7 @@ class Dagger(mode.Service):
             "value_serializer": "raw",
             "topic_partitions": self.partitions,
             "Topic": DaggerTopic,
+            "Stream": DaggerStream,
             **kwargs,
         }
         if datadir is not None:
@@ -213,7 +215,7 @@ class Dagger(mode.Service):
         self.delivery_topic = self._engine_topic(f"{name}-delivery")
         self.task_update_topic = None if task_update_topic is None else self._engine_topic(task_update_topic)
         app = self.faust_app
-        app.agent(self.tasks_topic, name=tasks_topic)(self._process_tasks_create_event)
+        app.agent(self.tasks_topic, name=tasks_topic)(self._consume(self._on_tasks_message))
         app.agent(self.correlation_topic, name=f"{name}-correlation")(
             self._consume(self._router.on_correlation_message)
         )
@@ -260,6 +262,10 @@ class Dagger(mode.Service):
         }
         conf = self.faust_app.conf
         await ensure_topics(bootstrap_servers(conf.broker), topics, conf.topic_replication_factor)
+        if self.exactly_once:
+            self._transactions = Transactions.of_worker(self.faust_app, self.faust_app.crash)
+            await self._transactions.start()
+            self.add_future(self._recover_past_commit_markers())
 
     async def on_started(self) -> None:
         """Report readiness on ``/service/ready``."""
@@ -271,6 +277,11 @@ class Dagger(mode.Service):
         self.started_flag = False
         async with self._tick_lock:
             await self._store.flush()
+
+    async def on_shutdown(self) -> None:
+        """Once faust has stopped, stop the transactional producer (exactly-once)."""
+        if self._transactions is not None:
+            await self._transactions.stop()
 
     def main(self, override_logging: bool = False) -> None:
         """Run the engine as a worker until it is stopped by a signal."""
@@ -398,25 +409,23 @@ class Dagger(mode.Service):
         found = self._store.find_workflow(str(id))
         return None if found is None else found[1]
 
-    async def _process_tasks_create_event(self, stream: Any) -> None:
-        """Agent of the tasks topic: store each workflow that arrives, and start it when submitted."""
-        async for event in stream.events():
-            message = event.message
-            if headers_of(message).get(KIND) == STOP:
-                await self._stop_requested(message)
-                continue
-            try:
-                workflow = ITask.loads(message.value)
-            except Exception as error:
-                await self.dead_letters.send(message, UNDECODABLE, f"not a workflow: {type(error).__name__}: {error}")
-                continue
-            if not isinstance(workflow, ITemplateDAGInstance):
-                await self.dead_letters.send(message, MALFORMED, f"a {type(workflow).__name__}, not a workflow")
-                continue
-            try:
-                await self._store_and_create_task(workflow)
-            except Exception:
-                logger.exception("Creating workflow %s from %s failed", workflow.id, where(message))
+    async def _on_tasks_message(self, message: Any) -> None:
+        """A message on the tasks topic: store the workflow it carries and start it when submitted, or stop one."""
+        if headers_of(message).get(KIND) == STOP:
+            await self._stop_requested(message)
+            return
+        try:
+            workflow = ITask.loads(message.value)
+        except Exception as error:
+            await self.dead_letters.send(message, UNDECODABLE, f"not a workflow: {type(error).__name__}: {error}")
+            return
+        if not isinstance(workflow, ITemplateDAGInstance):
+            await self.dead_letters.send(message, MALFORMED, f"a {type(workflow).__name__}, not a workflow")
+            return
+        try:
+            await self._store_and_create_task(workflow)
+        except Exception:
+            logger.exception("Creating workflow %s from %s failed", workflow.id, where(message))
 
     async def _store_and_create_task(self, task: ITask) -> ITemplateDAGInstance | None:
         """Store a workflow unless one with its id exists, and start it when SUBMITTED.
@@ -673,6 +682,23 @@ class Dagger(mode.Service):
             await asyncio.sleep(0.1)
         await self._process_system_timer_task()
 
+    async def _recover_past_commit_markers(self) -> None:
+        """Under exactly-once, every second: end the recovery of changelog partitions read up to a commit marker."""
+        past_markers = PastCommitMarkers(self.faust_app)
+        while not self.should_stop:
+            await asyncio.sleep(1.0)
+            try:
+                marked = await past_markers()
+            except Exception as error:
+                logger.warning("Changelog partitions ending in a commit marker were not checked: %r", error)
+            else:
+                if marked:
+                    logger.info("Recovered up to their closing commit marker: %s", marked)
+
+    def _in_transaction(self) -> AbstractAsyncContextManager[None]:
+        """Work outside any consumed event (a due timer) inside a transaction under exactly-once."""
+        return nullcontext() if self._transactions is None else self._transactions.handling()
+
     def _tables_ready(self) -> bool:
         """Whether the tables can be used: partitions settled, tables recovered, the engine not stopping."""
         app = self.faust_app
@@ -683,7 +709,7 @@ class Dagger(mode.Service):
 
         A trigger whose task has not started yet is dropped: the task schedules it again when it starts.
         """
-        async with self._locks(trigger.workflow_id):  # type: ignore[arg-type]
+        async with self._in_transaction(), self._locks(trigger.workflow_id):  # type: ignore[arg-type]
             found = self._store.find_workflow(str(trigger.workflow_id))
             if found is None:
                 await self._store.remove_trigger(trigger)

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from faust.types import TP
+
+from dagger.service._transactions import current_transactions
+
 logger = logging.getLogger(__name__)
 
 _FAUST_RESERVED_PREFIX = b"__faust"
@@ -31,11 +35,20 @@ _FAUST_RESERVED_PREFIX = b"__faust"
 
 @dataclass(eq=False)
 class _Write:
-    """One write sent to the changelog: ``value`` None deletes ``key``; ``offset`` is known once acknowledged."""
+    """One write sent to the changelog: ``value`` None deletes ``key``; ``offset`` is known once acknowledged.
+
+    A write sent in a transaction (exactly-once) also waits for the transaction to commit.
+    """
 
     key: bytes
     value: bytes | None
     offset: int | None = None
+    awaiting_commit: bool = False
+
+    @property
+    def durable(self) -> bool:
+        """Whether the broker holds the write for good: acknowledged, and committed if in a transaction."""
+        return self.offset is not None and not self.awaiting_commit
 
 
 class PartitionedTable:
@@ -86,14 +99,21 @@ class PartitionedTable:
     def _write(self, partition: int, write: _Write) -> asyncio.Future[Any]:
         self._sent.setdefault(partition, deque()).append(write)
         self._pending.setdefault(partition, {})[write.key] = write
-        sent: asyncio.Future[Any] = self.table.changelog_topic.send_soon(
-            key=write.key,
-            value=write.value,
-            partition=partition,
-            key_serializer="raw",
-            value_serializer="raw",
-            eager_partitioning=True,
-        )
+        transactions = current_transactions()
+        sent: asyncio.Future[Any]
+        if transactions is None:
+            sent = self.table.changelog_topic.send_soon(
+                key=write.key,
+                value=write.value,
+                partition=partition,
+                key_serializer="raw",
+                value_serializer="raw",
+                eager_partitioning=True,
+            )
+        else:
+            write.awaiting_commit = True
+            sent = transactions.send(self.table.changelog_topic.get_topic_name(), write.key, write.value, partition)
+            transactions.on_commit(partial(self._committed, partition, write))
         self._unacknowledged.add(sent)
         sent.add_done_callback(partial(self._acknowledged, partition, write))
         return sent
@@ -104,15 +124,18 @@ class PartitionedTable:
         if sent.cancelled() or error is not None:
             self._refused(partition, error)
             return
-        metadata = sent.result()
-        write.offset = metadata.offset
-        self._apply_acknowledged(partition, metadata.topic_partition)
+        write.offset = sent.result().offset
+        self._apply_durable(partition)
 
-    def _apply_acknowledged(self, partition: int, changelog_partition: Any) -> None:
-        """Write the acknowledged writes at the head of the partition's queue to its database, in order."""
+    def _committed(self, partition: int, write: _Write) -> None:
+        write.awaiting_commit = False
+        self._apply_durable(partition)
+
+    def _apply_durable(self, partition: int) -> None:
+        """Write the durable writes at the head of the partition's queue to its database, in order."""
         sent, pending, db = self._sent[partition], self._pending[partition], self._db(partition)
         last = None
-        while sent and sent[0].offset is not None:
+        while sent and sent[0].durable:
             write = sent.popleft()
             if write.value is None:
                 db.delete(write.key)
@@ -122,7 +145,7 @@ class PartitionedTable:
                 del pending[write.key]
             last = write.offset
         if last is not None:
-            self.table.data.set_persisted_offset(changelog_partition, last)
+            self.table.data.set_persisted_offset(TP(self.table.changelog_topic.get_topic_name(), partition), last)
 
     def _refused(self, partition: int, error: BaseException | None) -> None:
         logger.critical(

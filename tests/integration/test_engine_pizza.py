@@ -18,3 +18,11 @@ async def test_pizza_workflows_complete(start_engine: EngineStarter, template_na
         orders = await create_pizzas(engine, 200, template_name=template_name, repartition=repartition)
         await wait_for_status(engine, orders, "COMPLETED")
         assert sorted(order["order_id"] for order in shop.orders) == sorted(orders.values())
+
+
+async def test_pizza_workflows_complete_exactly_once(start_engine: EngineStarter) -> None:
+    engine = await start_engine(processing_guarantee="exactly_once")
+    async with PizzaShop(bootstrap_servers(), engine.pizza_topics) as shop:  # type: ignore[attr-defined]
+        orders = await create_pizzas(engine, 200, template_name=HELPER_TEMPLATE, repartition=True)
+        await wait_for_status(engine, orders, "COMPLETED")
+        assert sorted(order["order_id"] for order in shop.orders) == sorted(orders.values())

@@ -57,6 +57,9 @@ class FaustTable:
         self.changelog_topic = self
         self.app = self
 
+    def get_topic_name(self) -> str:
+        return "kv_table-changelog"
+
     def _db_for_partition(self, partition: int) -> Database:
         return self.databases.setdefault(partition, Database())
 
