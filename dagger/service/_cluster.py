@@ -54,10 +54,9 @@ def coverage_headers(scope: str, partitions: Iterable[int]) -> dict[str, str]:
     return {SCOPE_HEADER: scope, PARTITIONS_HEADER: format_partitions(partitions)}
 
 
-def merge_lists(bodies: Iterable[bytes]) -> bytes:
-    """Join JSON lists into one, without decoding their items (each body is ``[...]``)."""
-    items = [inner for inner in (body.strip()[1:-1].strip() for body in bodies) if inner]
-    return b"[" + b",".join(items) + b"]"
+def list_items(body: bytes) -> bytes:
+    """The items of JSON list ``body`` (``[...]``) as they are written there, comma-separated, undecoded."""
+    return body.strip()[1:-1].strip()
 
 
 def is_json_list(body: bytes) -> bool:
@@ -140,9 +139,9 @@ class Lookup:
 
 @dataclass(frozen=True)
 class Listing:
-    """The cluster's list of workflows, and who answered for which partitions."""
+    """The other workers' workflows (the items of each one's list), and who answered for which partitions."""
 
-    body: bytes
+    items: list[bytes]
     coverage: Coverage
     silences: list[Silence]
 
@@ -180,18 +179,18 @@ class Cluster:
                 silences.append(Silence(answer.worker, f"answered {answer.status}"))
         return Lookup(payload, Coverage.of(answered, self.partition_count), silences)
 
-    async def list_workflows(self, local_body: bytes, local_partitions: Iterable[int]) -> Listing:
-        """Every workflow of the cluster: this worker's list (``local_body``) and every other worker's."""
+    async def list_workflows(self, local_partitions: Iterable[int]) -> Listing:
+        """The workflows of every other worker, and whether with this worker's partitions they cover the cluster."""
         answers, silences = await self._ask_others("/tasks/instances")
-        bodies = [local_body]
+        items = []
         answered = [frozenset(local_partitions)]
         for answer in answers:
             if answer.status == 200 and is_json_list(answer.body):
-                bodies.append(answer.body)
+                items.append(list_items(answer.body))
                 answered.append(answer.partitions)
             else:
                 silences.append(Silence(answer.worker, f"answered {answer.status}"))
-        return Listing(merge_lists(bodies), Coverage.of(answered, self.partition_count), silences)
+        return Listing([found for found in items if found], Coverage.of(answered, self.partition_count), silences)
 
     async def _ask_others(self, path: str) -> tuple[list[Answer], list[Silence]]:
         replies = await asyncio.gather(*(self._ask(worker, path) for worker in self.other_workers()))

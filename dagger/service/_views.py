@@ -8,9 +8,11 @@ what it covers in the ``X-Dagger-Scope`` and ``X-Dagger-Partitions`` headers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import chain
 from uuid import UUID
 
+from aiohttp.web import StreamResponse
 from faust.web import Blueprint, Request, Response, View
 
 from dagger.service._cluster import (
@@ -112,8 +114,8 @@ class DagProcessView(View):
 class TemplateProcessView(View):
     """``GET /tasks/instances``: every workflow of the cluster, or of this worker's partitions with ``?scope=local``."""
 
-    async def get(self, request: Request) -> Response:
-        """Return a JSON list of workflows, each with all its tasks.
+    async def get(self, request: Request) -> Response | StreamResponse:
+        """Return a JSON list of workflows, each with all its tasks, sent as it is read.
 
         In cluster scope, 503 unless the answers of all workers together cover every partition exactly once.
         """
@@ -123,14 +125,38 @@ class TemplateProcessView(View):
         running = engine()
         try:
             partitions = running.settled_partitions()
-            body = b"[" + b",".join(running._store.iter_workflows()) + b"]"
+            batches = running._store.workflow_batches()
+            local = chain([next(batches, [])], batches)
         except Exception:
             logger.exception("Listing workflows failed")
             return error(self, 503, "store unavailable", "the workflows could not be listed; try again")
         if scope == LOCAL:
-            return self.bytes(body, content_type="application/json", headers=coverage_headers(LOCAL, partitions))
-        listing = await Cluster(running.faust_app, running.partitions).list_workflows(body, partitions)
+            return await send_list(request, local, coverage_headers(LOCAL, partitions))
+        listing = await Cluster(running.faust_app, running.partitions).list_workflows(partitions)
         if listing.silences or not listing.coverage.complete:
             return not_answered(self, listing.silences, listing.coverage, "the workflows of the cluster are incomplete")
-        headers = coverage_headers(CLUSTER, listing.coverage.covered)
-        return self.bytes(listing.body, content_type="application/json", headers=headers)
+        others = ([items] for items in listing.items)
+        return await send_list(request, chain(local, others), coverage_headers(CLUSTER, listing.coverage.covered))
+
+
+async def send_list(request: Request, batches: Iterable[list[bytes]], headers: Mapping[str, str]) -> StreamResponse:
+    """Answer 200 with the JSON list of the encoded items of ``batches``, a batch at a time.
+
+    The worker holds one batch of the list at a time, however long it is. A failure to read a batch once
+    the answer has begun cuts the list short: it then lacks its closing ``]`` and the connection closes.
+    """
+    response = StreamResponse(status=200, headers={**headers, "Content-Type": "application/json"})
+    await response.prepare(request)  # type: ignore[arg-type]
+    opening = b"["
+    try:
+        for batch in batches:
+            if batch:
+                await response.write(opening + b",".join(batch))
+                opening = b","
+    except Exception:
+        logger.exception("Listing workflows failed part way; the answer is cut short")
+        response.force_close()
+        return response
+    await response.write(b"[]" if opening == b"[" else b"]")
+    await response.write_eof()
+    return response

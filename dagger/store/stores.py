@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,9 @@ from dagger.tasks.task import ITask, ITemplateDAGInstance, SystemTimerTask, Trig
 from dagger.utils import clock
 
 logger = logging.getLogger(__name__)
+
+LISTING_BATCH = 256
+"""How many workflows :meth:`RocksDBStore.workflow_batches` reads at a time."""
 
 
 class IStore(abc.ABC):
@@ -198,9 +202,20 @@ class RocksDBStore(IStore):
 
     def iter_workflows(self) -> Iterator[bytes]:
         """Yield the encoded workflows of every partition this worker owns."""
+        for batch in self.workflow_batches():
+            yield from batch
+
+    def workflow_batches(self, size: int = LISTING_BATCH) -> Iterator[list[bytes]]:
+        """Yield the encoded workflows of every partition this worker owns, ``size`` at a time.
+
+        No read of the store stays open from one batch to the next, so the caller may await in between:
+        each batch reads on from the key after the last one, as the partition is then.
+        """
         for partition in self.app.owned_partitions():
-            for _, payload in self.workflows.items(partition):
-                yield payload
+            start = b""
+            while batch := list(islice(self.workflows.items(partition, start), size)):
+                yield [payload for _, payload in batch]
+                start = batch[-1][0] + b"\x00"
 
     async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
         """Return the workflow with id ``key`` if a partition this worker owns holds it."""

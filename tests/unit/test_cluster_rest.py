@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from types import SimpleNamespace
@@ -22,7 +21,7 @@ from dagger.service._cluster import (
     coverage_headers,
     format_partitions,
     is_json_list,
-    merge_lists,
+    list_items,
     parse_partitions,
 )
 
@@ -76,16 +75,10 @@ def test_no_answers_cover_nothing() -> None:
     assert Coverage.of([], 2).missing == (0, 1)
 
 
-def test_merging_lists_keeps_every_item_byte_for_byte() -> None:
-    first = b'[{"id": "a", "x": 1.50},{"id": "b"}]'
-    merged = merge_lists([first, b"[]", b' [ {"id": "c"} ] ', b"[\n]"])
-    assert merged == b'[{"id": "a", "x": 1.50},{"id": "b"},{"id": "c"}]'
-    assert [item["id"] for item in json.loads(merged)] == ["a", "b", "c"]
-
-
-def test_merging_no_items_is_an_empty_list() -> None:
-    assert merge_lists([]) == b"[]"
-    assert merge_lists([b"[]", b"[]"]) == b"[]"
+def test_the_items_of_a_list_are_kept_byte_for_byte() -> None:
+    assert list_items(b'[{"id": "a", "x": 1.50},{"id": "b"}]') == b'{"id": "a", "x": 1.50},{"id": "b"}'
+    assert list_items(b' [ {"id": "c"} ] ') == b'{"id": "c"}'
+    assert list_items(b"[\n]") == b""
 
 
 def test_only_list_shaped_bodies_are_lists() -> None:
@@ -155,12 +148,13 @@ async def test_the_other_workers_exclude_this_one(http_client: Any) -> None:
     assert cluster(OWN, ["http://b:2", "http://a:3"], http_client).other_workers() == ["http://a:3", "http://b:2"]
 
 
-async def test_a_list_merges_every_worker_and_asks_only_for_local_answers(serve: Any, http_client: Any) -> None:
-    worker = Worker({"/tasks/instances": (200, b'[{"id": "remote"}]', "2,3")})
+async def test_a_list_takes_every_other_worker_and_asks_only_for_local_answers(serve: Any, http_client: Any) -> None:
+    worker = Worker({"/tasks/instances": (200, b'[{"id": "remote"}]', "2")})
     url = await serve(worker)
-    listing = await cluster(OWN, [url], http_client).list_workflows(b'[{"id": "here"}]', [0, 1])
+    empty = await serve(Worker({"/tasks/instances": (200, b"[ ]", "3")}))
+    listing = await cluster(OWN, [url, empty], http_client).list_workflows([0, 1])
     assert listing.coverage.complete and not listing.silences
-    assert json.loads(listing.body) == [{"id": "here"}, {"id": "remote"}]
+    assert listing.items == [b'{"id": "remote"}']
     assert [(request.path, request.query.get("scope")) for request in worker.requests] == [
         ("/tasks/instances", "local")
     ]
@@ -168,7 +162,7 @@ async def test_a_list_merges_every_worker_and_asks_only_for_local_answers(serve:
 
 async def test_a_list_missing_partitions_is_incomplete(serve: Any, http_client: Any) -> None:
     url = await serve(Worker({"/tasks/instances": (200, b"[]", "2")}))
-    listing = await cluster(OWN, [url], http_client).list_workflows(b"[]", [0, 1])
+    listing = await cluster(OWN, [url], http_client).list_workflows([0, 1])
     assert listing.coverage.missing == (3,)
     assert not listing.silences
 
@@ -177,7 +171,7 @@ async def test_unreachable_and_failing_workers_are_silences(serve: Any, http_cli
     failing = await serve(Worker({"/tasks/instances": (503, b'{"error": "x"}', "")}))
     unnamed = await serve(Worker({"/tasks/instances": (200, b"[]", None)}))
     unreachable = "http://127.0.0.1:9"
-    listing = await cluster(OWN, [failing, unnamed, unreachable], http_client).list_workflows(b"[]", [0, 1, 2, 3])
+    listing = await cluster(OWN, [failing, unnamed, unreachable], http_client).list_workflows([0, 1, 2, 3])
     by_worker = {silence.worker: silence.reason for silence in listing.silences}
     assert set(by_worker) == {failing, unnamed, unreachable}
     assert by_worker[failing] == "answered 503"
