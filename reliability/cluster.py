@@ -88,6 +88,20 @@ class Cluster:
                 found[str(workflow["runtime_parameters"].get("job_id"))] = workflow
         return found
 
+    async def memory(self, session: aiohttp.ClientSession) -> tuple[int, int, int]:
+        """Over the live workers: their resident memory, what of it their RocksDB caches hold and the caches'
+        limits, in bytes (``GET /service/memory``); raises when a worker does not answer."""
+        resident = in_caches = limits = 0
+        for worker in self.live():
+            async with session.get(f"{worker.base_url}/service/memory", timeout=aiohttp.ClientTimeout(10)) as response:
+                response.raise_for_status()
+                answer = await response.json()
+            resident += answer["resident_bytes"]
+            rocksdb = answer["rocksdb"]
+            in_caches += rocksdb["memtables_bytes"] + rocksdb["block_cache_bytes"]
+            limits += rocksdb["memtables_limit_bytes"] + rocksdb["block_cache_limit_bytes"]
+        return resident, in_caches, limits
+
     async def _ask_local(
         self, worker: JobWorker, session: aiohttp.ClientSession
     ) -> tuple[frozenset[int], list[Workflow]]:

@@ -1,4 +1,4 @@
-"""The REST routes on faust's web server: readiness and the workflows of this worker or of the whole cluster.
+"""The REST routes on faust's web server: readiness, memory and the workflows of this worker or of the whole cluster.
 
 The workflow routes answer for the whole cluster by default and for this worker's partitions with
 ``?scope=local``; :mod:`dagger.service._cluster` asks the other workers. Every workflow answer says
@@ -8,6 +8,7 @@ what it covers in the ``X-Dagger-Scope`` and ``X-Dagger-Partitions`` headers.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from itertools import chain
 from uuid import UUID
@@ -71,6 +72,26 @@ class ServiceStateView(View):
         """Return ``{"is_ready": true|false}``."""
         running = engine()
         return self.json({"is_ready": bool(running is not None and running.started_flag)})
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory in bytes, from ``/proc`` (None where there is none)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@service_blueprint.route("/memory", name="memory")
+class ServiceMemoryView(View):
+    """``GET /service/memory``: this worker's resident memory and how full its RocksDB budget is."""
+
+    async def get(self, request: Request) -> Response:
+        """Return ``{"resident_bytes": ..., "rocksdb": {...}}``; ``rocksdb`` is null before the store opens."""
+        running = engine()
+        budget = None if running is None else running._store.memory_budget
+        return self.json({"resident_bytes": resident_bytes(), "rocksdb": None if budget is None else budget.usage()})
 
 
 @tasks_blueprint.route("/instance/{dag_id}", name="dag_by_id")

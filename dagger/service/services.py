@@ -20,6 +20,7 @@ from dagger.executor.executor import SerialExecutorStrategy
 from dagger.modeler._creation import being_created
 from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
+from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._rewind import rewind_uncommitted
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
@@ -179,6 +180,7 @@ class Dagger(mode.Service):
         self._store.enable_changelog = enable_changelog
         self._tick_lock = asyncio.Lock()
         self.faust_app.timer(interval=trigger_interval)(self._process_system_timer_task)
+        self.faust_app.timer(interval=RELEASE_INTERVAL)(release_freed_memory)
         self.faust_app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
     def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:

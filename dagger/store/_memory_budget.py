@@ -6,7 +6,11 @@ partitions of three tables) and, until the buffers are full, with every workflow
 :data:`~dagger.service.engineconfig.ROCKS_DB_OPTIONS`, up to two 16 MiB of memtables and a 64 MiB
 cache per database. Dagger opens every database of a worker with one write buffer manager, which
 flushes memtables once together they pass ``write_buffer_size * max_write_buffer_number``, and one
-block cache of ``block_cache_size``: the options' sizes become the worker's, whatever it holds.
+block cache of ``block_cache_size``: the options' sizes become the worker's, whatever it holds. The
+index and filter blocks of the databases' files live in that cache too (those of the newest files pinned
+there), where RocksDB would otherwise hold them apart, for every file, however many there are.
+Both fill up as the worker writes and reads workflows and then stay at their size; :meth:`MemoryBudget.usage`
+tells how full they are (``GET /service/memory``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,16 @@ class MemoryBudget:
     def __init__(self, write_buffers: int, block_cache: int) -> None:
         self.write_buffers = rocksdict.WriteBufferManager(write_buffers, False)
         self.block_cache = rocksdict.Cache(block_cache)
+        self.block_cache_limit = block_cache
+
+    def usage(self) -> dict[str, int]:
+        """Bytes in use and the limit of the shared memtables and of the shared block cache."""
+        return {
+            "memtables_bytes": self.write_buffers.get_usage(),
+            "memtables_limit_bytes": self.write_buffers.get_buffer_size(),
+            "block_cache_bytes": self.block_cache.get_usage(),
+            "block_cache_limit_bytes": self.block_cache_limit,
+        }
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> MemoryBudget:
@@ -47,6 +61,8 @@ class BudgetedRocksDBOptions(RocksDBOptions):
         table = rocksdict.BlockBasedOptions()
         table.set_bloom_filter(self.bloom_filter_size, block_based=True)
         table.set_block_cache(self.budget.block_cache)
+        table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
         table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
         options.set_block_based_table_factory(table)
         return options

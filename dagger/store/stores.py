@@ -134,6 +134,7 @@ class RocksDBStore(IStore):
         self.kv_table: Any = None
         self.triggers_table: Any = None
         self.correletable_keys_table: Any = None
+        self.memory_budget: MemoryBudget | None = None
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         """Declare the workflow, trigger and correlation tables with the engine's faust app."""
@@ -141,9 +142,9 @@ class RocksDBStore(IStore):
         self.triggers_table = self._table("triggers_table")
         self.correletable_keys_table = self._table("correletable_keys_table")
         options = self.get_db_options()
-        budget = MemoryBudget.from_options(options)
+        self.memory_budget = MemoryBudget.from_options(options)
         for table in (self.kv_table, self.triggers_table, self.correletable_keys_table):
-            open_within(budget, table, options)
+            open_within(self.memory_budget, table, options)
         self.workflows = PartitionedTable(self.kv_table)
         self.triggers = TriggerIndex(PartitionedTable(self.triggers_table))
         self.correlations = CorrelationIndex(

@@ -113,6 +113,15 @@ async def test_ready_instances_and_instance(start_engine: EngineStarter) -> None
             assert (status, content_type) == (200, "application/json")
             assert single == item
 
+        status, content_type, memory = await get(session, f"{url}/service/memory")
+        assert (status, content_type) == (200, "application/json")
+        assert memory["resident_bytes"] > 0
+        rocksdb = memory["rocksdb"]
+        assert rocksdb["memtables_limit_bytes"] == 32 * 2**20
+        assert rocksdb["block_cache_limit_bytes"] == 64 * 2**20
+        assert 0 < rocksdb["memtables_bytes"] <= rocksdb["memtables_limit_bytes"]
+        assert 0 <= rocksdb["block_cache_bytes"] <= rocksdb["block_cache_limit_bytes"]
+
 
 async def test_instance_errors_are_json(start_engine: EngineStarter) -> None:
     engine = await start_engine(web_enabled=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import rocksdict
 
+from dagger.service._memory_release import MALLOC_TRIM, release_freed_memory
+from dagger.service._views import resident_bytes
 from dagger.store._memory_budget import BudgetedRocksDBOptions, MemoryBudget
 
 MiB = 2**20
@@ -60,3 +62,35 @@ def test_without_a_budget_each_database_keeps_its_own_write_buffers(tmp_path: Pa
 def test_the_budget_is_what_the_options_give_one_database() -> None:
     budget = MemoryBudget.from_options({"write_buffer_size": 16 * MiB, "max_write_buffer_number": 2})
     assert budget.write_buffers.get_buffer_size() == 32 * MiB
+
+
+def test_the_usage_counts_what_the_databases_hold_against_the_limits(tmp_path: Path) -> None:
+    budget = MemoryBudget(write_buffers=8 * MiB, block_cache=4 * MiB)
+    assert budget.usage() == {
+        "memtables_bytes": 0,
+        "memtables_limit_bytes": 8 * MiB,
+        "block_cache_bytes": 0,
+        "block_cache_limit_bytes": 4 * MiB,
+    }
+    databases = open_databases(tmp_path, BudgetedRocksDBOptions(budget).as_options(), count=2)
+    fill(databases, megabytes=2)
+    assert MiB < budget.usage()["memtables_bytes"] <= 8 * MiB
+    for number, db in enumerate(databases):
+        db.flush()
+        assert db[b"key-%08d" % number] == b"x" * 4096
+    assert 0 < budget.usage()["block_cache_bytes"] <= 4 * MiB
+    for db in databases:
+        db.close()
+
+
+async def test_memory_freed_in_the_middle_of_the_heap_goes_back_to_the_system() -> None:
+    assert MALLOC_TRIM is not None, "this test runs on glibc"
+    freed = [bytearray(4096) for _ in range(20_000)]
+    kept_on_top = bytearray(4096)
+    del freed
+    before = resident_bytes()
+    await release_freed_memory()
+    after = resident_bytes()
+    assert before is not None and after is not None
+    assert before - after > 40 * MiB
+    assert len(kept_on_top) == 4096
