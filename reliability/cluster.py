@@ -59,8 +59,9 @@ class Cluster:
         await worker.wait_ready(session, READY_TIMEOUT)
         return worker
 
-    async def wait_settled(self, session: aiohttp.ClientSession, timeout: float = READY_TIMEOUT) -> None:
-        """Wait until the live workers own every partition exactly once, the same way twice in a row."""
+    async def wait_settled(self, session: aiohttp.ClientSession, timeout: float = READY_TIMEOUT) -> dict[str, Workflow]:
+        """Wait until the live workers own every partition exactly once, the same way twice in a row; return
+        the workflows by job id as they then listed them, tables recovered."""
         deadline = asyncio.get_running_loop().time() + timeout
         previous: list[frozenset[int]] | None = None
         while asyncio.get_running_loop().time() < deadline:
@@ -68,7 +69,7 @@ class Cluster:
             owned = [partitions for partitions, _ in answers]
             complete = sorted(p for partitions in owned for p in partitions) == list(range(self.partitions))
             if complete and owned == previous:
-                return
+                return by_job(workflows for _, workflows in answers)
             previous = owned
             await asyncio.sleep(1.0)
         raise WorkerError(f"the workers did not settle on the partitions within {timeout:.0f} s")
@@ -81,12 +82,8 @@ class Cluster:
     async def workflows(self, session: aiohttp.ClientSession) -> dict[str, Workflow]:
         """The workflows by job id, over every live worker's own workflows; a worker that does not answer
         adds nothing."""
-        found: dict[str, Workflow] = {}
         answers = await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
-        for _, workflows in answers:
-            for workflow in workflows:
-                found[str(workflow["runtime_parameters"].get("job_id"))] = workflow
-        return found
+        return by_job(workflows for _, workflows in answers)
 
     async def memory(self, session: aiohttp.ClientSession) -> tuple[int, int, int]:
         """Over the live workers: their resident memory, what of it their RocksDB caches hold and the caches'
@@ -136,3 +133,8 @@ def completed(workflows: dict[str, Workflow], job_ids: Iterable[str]) -> list[st
 
 
 __all__ = ["Cluster", "JobWorker", "WorkerError", "Workflow", "completed"]
+
+
+def by_job(listings: Iterable[list[Workflow]]) -> dict[str, Workflow]:
+    """The workflows of several listings by their job id."""
+    return {str(workflow["runtime_parameters"].get("job_id")): workflow for listing in listings for workflow in listing}

@@ -257,10 +257,13 @@ async def lost_disk(
     async with Run(cluster, session, outcome, timeout) as run:
         before = await run.jobs(count)
         outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
-        after = await cluster.workflows(session)
+        after = await cluster.wait_settled(session)
         changed = [job for job, workflow in before.items() if after.get(job) != workflow]
         if changed:
-            outcome.problems.append(f"{len(changed)} workflows differ after the rebuild, e.g. {changed[:3]}")
+            missing = sum(job not in after for job in changed)
+            outcome.problems.append(
+                f"{len(changed)} workflows differ after the rebuild ({missing} missing), e.g. {changed[:3]}"
+            )
         outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
         await run.jobs(count // 2)
 

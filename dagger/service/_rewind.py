@@ -1,15 +1,24 @@
-"""After a rebalance, partitions that have no committed offset are read again from their first offset.
+"""After a rebalance: what faust reads between the end of recovery and its seek to the committed offsets.
 
 When partitions move, faust drops the records it has fetched but not yet handed to a stream (the
 flow stops, or the group's generation changes), and then relies on seeking every assigned partition
-back to its committed offset to read them again. A partition with no committed offset yet (or one
-committed at 0, which the Kafka client does not seek to) is left where its fetcher stopped, past the
-dropped records, and they are never read: on a young group, or after a worker died before its first
-commit, whole partitions of workflows would stall.
+back to its committed offset to read them again. Two things can go wrong on the way, and each
+loses records for good.
 
-So before faust seeks, each such partition of a source topic goes back to its first offset, which is
-where a consumer with ``auto_offset_reset="earliest"`` (faust's default) starts anyway. Records read
-twice this way are handled as any redelivery is: at least once.
+A partition with no committed offset yet (or one committed at 0, which the Kafka client does not
+seek to) is left where its fetcher stopped, past the dropped records: on a young group, or after a
+worker died before its first commit, whole partitions of workflows would stall. So before faust
+seeks, each such partition of a source topic goes back to its first offset, which is where a
+consumer with ``auto_offset_reset="earliest"`` (faust's default) starts anyway. Records read twice
+this way are handled as any redelivery is: at least once.
+
+Once recovery ends, faust resumes fetching the stream partitions while the flow is still running
+for the changelogs, and only then asks the broker for the committed offsets and seeks. Records
+fetched in between come from where the fetcher stood before the rebalance; some reach a stream,
+and the batch they came in keeps being handed over after the seek, while faust clears the queues
+it had put the others in. The records dropped that way lie behind offsets already handled and
+committed, and nobody reads them again. So the flow stops as the rebalance completes, before faust
+resumes the partitions: nothing is handed over until faust has sought and resumes the flow itself.
 """
 
 from __future__ import annotations
@@ -17,6 +26,11 @@ from __future__ import annotations
 from typing import Any
 
 EARLIEST = "earliest"
+
+
+def hold_flow_until_seek(app: Any) -> None:
+    """Stop faust ``app``'s consumer from handing records over until faust resumes its flow after seeking."""
+    app.consumer.stop_flow()
 
 
 async def rewind_uncommitted(app: Any) -> list[Any]:

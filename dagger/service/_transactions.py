@@ -104,6 +104,7 @@ class Transactions:
         """The transactions of the worker running faust ``app``, whose consumer from now on reads committed
         messages only; ``on_failure`` is called when a transaction cannot commit."""
         _read_committed(app)
+        _leave_offsets_to_transactions(app)
         conf = app.conf
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers(conf.broker),
@@ -293,6 +294,21 @@ def _read_committed(app: Any) -> None:
         return consumer
 
     thread._create_consumer = create_reading_committed
+
+
+def _leave_offsets_to_transactions(app: Any) -> None:
+    """Keep faust ``app``'s consumer from committing offsets to the group itself.
+
+    Each transaction commits the offsets of its events. Faust would commit the same offsets again once
+    it sees the events acknowledged, and such a plain commit landing after a newer transactional one
+    moves the group back: after a crash, events would be handled twice. Faust keeps its own account of
+    what it considers committed.
+    """
+
+    async def committed_by_transactions(offsets: Mapping[Any, int]) -> bool:
+        return True
+
+    app.consumer._commit = committed_by_transactions
 
 
 def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:

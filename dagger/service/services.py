@@ -22,7 +22,7 @@ from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._partitions import partition_for, workflow_key
-from dagger.service._rewind import rewind_uncommitted
+from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
 from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
@@ -662,11 +662,12 @@ class Dagger(mode.Service):
     async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
         """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
 
-        Partitions without a committed offset go back to their first offset
-        (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``, what is due fires at once:
-        timers that fell due while no worker held their partition (a worker died, or this one was
-        down) then run now rather than at the next tick.
+        Nothing is handed to a stream until faust has sought, and partitions without a committed offset
+        go back to their first offset (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``,
+        what is due fires at once: timers that fell due while no worker held their partition (a worker
+        died, or this one was down) then run now rather than at the next tick.
         """
+        hold_flow_until_seek(self.faust_app)
         try:
             rewound = await rewind_uncommitted(self.faust_app)
         except Exception as error:

@@ -1,13 +1,15 @@
-"""After a rebalance, source partitions without a committed offset go back to their first offset."""
+"""After a rebalance: nothing reaches a stream until faust has sought, and source partitions without a
+committed offset go back to their first offset."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
+import faust
 from faust.types import TP
 
-from dagger.service._rewind import rewind_uncommitted
+from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
 
 
 class Consumer:
@@ -60,3 +62,15 @@ async def test_nothing_moves_unless_the_consumer_starts_from_the_earliest_offset
     consumer = Consumer(committed={NEVER: None}, first={NEVER: 0})
     assert await rewind_uncommitted(app_with(consumer, reset="latest")) == []
     assert consumer.seeks == []
+
+
+def test_the_flow_is_held_until_faust_resumes_it_after_its_seek() -> None:
+    app = faust.App("dagger-rewind-tests", broker="kafka://127.0.0.1:1", store="memory://")
+    consumer = app.consumer
+    assert consumer.flow_active
+    hold_flow_until_seek(app)
+    assert not consumer.flow_active
+    assert consumer.suspend_flow.is_set()
+    assert not consumer.can_resume_flow.is_set()
+    consumer.resume_flow()
+    assert consumer.flow_active
