@@ -9,12 +9,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
+from aiokafka.admin import AIOKafkaAdminClient
 
 from dagger.service._cluster import PARTITIONS_HEADER, parse_partitions
 from examples.pizza.runner import WorkerError, WorkerProcess
 from reliability.workflow import JobTopics
 
 READY_TIMEOUT = 90.0
+
+QUIET_SECONDS = 8.0
+"""How long the group's committed offsets stay put before what the workers read counts as committed (faust
+commits every 2.8 s)."""
 
 Workflow = dict[str, Any]
 """A workflow as ``GET /tasks/instances`` gives it."""
@@ -73,6 +78,27 @@ class Cluster:
             previous = owned
             await asyncio.sleep(1.0)
         raise WorkerError(f"the workers did not settle on the partitions within {timeout:.0f} s")
+
+    async def wait_committed(self, quiet: float = QUIET_SECONDS, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until the group's committed offsets have not moved for ``quiet`` seconds: what the workers
+        read is committed, and a crash now makes them read nothing again."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            previous, since = None, loop.time()
+            while loop.time() < deadline:
+                offsets = await admin.list_consumer_group_offsets(self.application_name)
+                committed = {tp: position.offset for tp, position in offsets.items()}
+                if committed != previous:
+                    previous, since = committed, loop.time()
+                elif loop.time() - since >= quiet:
+                    return
+                await asyncio.sleep(1.0)
+        finally:
+            await admin.close()
+        raise WorkerError(f"the group's committed offsets kept moving for {timeout:.0f} s")
 
     async def restart(self, worker: JobWorker, session: aiohttp.ClientSession) -> None:
         """Start a stopped or killed worker again, on the same data dir and port."""

@@ -175,6 +175,17 @@ def where_it_waits(workflow: Workflow | None) -> str:
     )
 
 
+def differences(before: object, after: object, path: str = "") -> list[str]:
+    """Where two decoded JSON documents differ, as ``path: before -> after``."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(set(before) | set(after))
+        return [line for key in keys for line in differences(before.get(key), after.get(key), f"{path}.{key}")]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        pairs = enumerate(zip(before, after, strict=True))
+        return [line for i, (old, new) in pairs for line in differences(old, new, f"{path}[{i}]")]
+    return [] if before == after else [f"{path or '.'}: {before!r} -> {after!r}"]
+
+
 def kill_worker(index: int, restart_after: float | None = None, lose_disk: bool = False) -> Fault:
     """SIGKILL worker ``index``; optionally delete its data dir; optionally start it again after a pause."""
 
@@ -251,18 +262,22 @@ async def broker_restart(
 async def lost_disk(
     cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
 ) -> None:
-    """All jobs complete; a worker is killed, its data dir deleted, and started again: every workflow comes
-    back from the changelogs unchanged, and a second batch of jobs completes."""
+    """All jobs complete and what the workers read is committed; a worker is killed, its data dir deleted,
+    and started again: every workflow comes back from the changelogs unchanged, and a second batch of jobs
+    completes."""
     await start_workers(cluster, session, WORKERS)
     async with Run(cluster, session, outcome, timeout) as run:
-        before = await run.jobs(count)
+        await run.jobs(count)
+        await cluster.wait_committed()
+        before = await cluster.wait_settled(session)
         outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
         after = await cluster.wait_settled(session)
         changed = [job for job, workflow in before.items() if after.get(job) != workflow]
         if changed:
             missing = sum(job not in after for job in changed)
             outcome.problems.append(
-                f"{len(changed)} workflows differ after the rebuild ({missing} missing), e.g. {changed[:3]}"
+                f"{len(changed)} workflows differ after the rebuild ({missing} missing), e.g. {changed[:3]}; "
+                f"{changed[0]}: {differences(before[changed[0]], after.get(changed[0]))}"
             )
         outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
         await run.jobs(count // 2)
