@@ -70,7 +70,7 @@ class Cluster:
         deadline = asyncio.get_running_loop().time() + timeout
         previous: list[frozenset[int]] | None = None
         while asyncio.get_running_loop().time() < deadline:
-            answers = await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
+            answers = await self._ask_live(session)
             owned = [partitions for partitions, _ in answers]
             complete = sorted(p for partitions in owned for p in partitions) == list(range(self.partitions))
             if complete and owned == previous:
@@ -108,7 +108,7 @@ class Cluster:
     async def workflows(self, session: aiohttp.ClientSession) -> dict[str, Workflow]:
         """The workflows by job id, over every live worker's own workflows; a worker that does not answer
         adds nothing."""
-        answers = await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
+        answers = await self._ask_live(session)
         return by_job(workflows for _, workflows in answers)
 
     async def memory(self, session: aiohttp.ClientSession) -> tuple[int, int, int]:
@@ -124,6 +124,10 @@ class Cluster:
             in_caches += rocksdb["memtables_bytes"] + rocksdb["block_cache_bytes"]
             limits += rocksdb["memtables_limit_bytes"] + rocksdb["block_cache_limit_bytes"]
         return resident, in_caches, limits
+
+    async def _ask_live(self, session: aiohttp.ClientSession) -> list[tuple[frozenset[int], list[Workflow]]]:
+        """What each live worker holds, asked all at once (see :meth:`_ask_local`)."""
+        return await asyncio.gather(*(self._ask_local(worker, session) for worker in self.live()))
 
     async def _ask_local(
         self, worker: JobWorker, session: aiohttp.ClientSession
@@ -158,9 +162,9 @@ def completed(workflows: dict[str, Workflow], job_ids: Iterable[str]) -> list[st
     return [job for job in job_ids if job in workflows and workflows[job]["status"]["code"] == "COMPLETED"]
 
 
-__all__ = ["Cluster", "JobWorker", "WorkerError", "Workflow", "completed"]
-
-
 def by_job(listings: Iterable[list[Workflow]]) -> dict[str, Workflow]:
     """The workflows of several listings by their job id."""
     return {str(workflow["runtime_parameters"].get("job_id")): workflow for listing in listings for workflow in listing}
+
+
+__all__ = ["Cluster", "JobWorker", "WorkerError", "Workflow", "completed"]
