@@ -35,7 +35,7 @@ class RecordDecodeError(ValueError):
 
 def to_data(record: Record) -> dict[str, Any]:
     """Return ``record`` as JSON-ready data, nested records included."""
-    data = {name: _plain(getattr(record, name, None)) for name in record._options.fields}
+    data = {name: plain(getattr(record, name, None)) for name in record._options.fields}
     data[METADATA_KEY] = {"ns": record._options.namespace}
     return data
 
@@ -85,7 +85,8 @@ class RecordCodec(codecs.Codec):
 codecs.register("dagger", RecordCodec())
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Return ``value`` (a record, or a structure of records, UUIDs, enums and JSON values) as JSON-ready data."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, UUID):
@@ -93,9 +94,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Record):
         return to_data(value)
     if isinstance(value, dict):
-        return {_plain_key(key): _plain(item) for key, item in value.items()}
+        return {_plain_key(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"cannot encode a {type(value).__name__} in a Dagger record")

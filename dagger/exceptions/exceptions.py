@@ -19,3 +19,7 @@ class TemplateDoesNotExist(DaggerError):
 
 class InvalidTriggerTimeForTask(DaggerError):
     """A trigger or interval task's time is missing from the runtime parameters."""
+
+
+class WorkflowUnavailable(DaggerError):
+    """The worker that holds a workflow could not be asked for it (it did not answer in time)."""

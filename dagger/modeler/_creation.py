@@ -7,6 +7,9 @@ creations running at the same time never see each other's choices.
 While a workflow is being created its listener tasks are not yet registered in the correlation
 index: the worker that stores the workflow registers them, once, when it stores it. A creation that
 is repeated (a request delivered twice) then leaves nothing behind for the copy that is dropped.
+
+A repeated creation that finds its workflow stored and already started returns the stored copy,
+marked so that submitting it, as the application does next, changes nothing and raises nothing.
 """
 
 from __future__ import annotations
@@ -54,3 +57,16 @@ def creating(workflow_id: UUID) -> Iterator[None]:
 def being_created(workflow_id: UUID) -> bool:
     """Whether workflow ``workflow_id`` is being created (and so not stored yet)."""
     return _being_created.get() == workflow_id
+
+
+_FOUND_STORED = "_dagger_found_stored"
+
+
+def mark_found_stored(workflow: object) -> None:
+    """Mark ``workflow`` as the stored copy a repeated creation found and returned."""
+    setattr(workflow, _FOUND_STORED, True)
+
+
+def found_stored(workflow: object) -> bool:
+    """Whether ``workflow`` is the stored copy a repeated creation returned: submitting it changes nothing."""
+    return getattr(workflow, _FOUND_STORED, False) is True

@@ -6,10 +6,14 @@ message's source topic, partition and offset. Its offset then advances like any 
 message never stops a worker, and nothing is dropped without a record. A message the engine forwards
 between its own topics carries its source position along, so a dead letter always names the message
 as the application sent it.
+
+A dead letter always fits its topic: a value larger than the engine accepts is replaced by a JSON
+marker giving its size and source position (:func:`omitted_value`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -30,6 +34,7 @@ NO_CORRELATION_VALUE = "no-correlation-value"
 UNMATCHED = "unmatched"
 HANDLER_FAILED = "on-message-failed"
 MALFORMED = "malformed"
+NOT_FORWARDED = "not-forwarded"
 
 DETAIL_LIMIT = 1000
 """Characters of the detail kept in its header."""
@@ -68,16 +73,30 @@ def headers_of(message: Any) -> dict[str, bytes]:
     return {key: value for key, value in items}
 
 
-class DeadLetters:
-    """Sends unusable messages to ``topic`` and logs each one."""
+def omitted_value(message: Any, size: int) -> bytes:
+    """The marker that stands for a value of ``size`` bytes too large to keep in a dead letter."""
+    source = source_headers(message)
+    position = {
+        field: source.get(name, b"?").decode(errors="replace")
+        for field, name in (("topic", SOURCE_TOPIC), ("partition", SOURCE_PARTITION), ("offset", SOURCE_OFFSET))
+    }
+    return json.dumps({"dagger_omitted_value": {"size": size, **position}}).encode()
 
-    def __init__(self, topic: Any) -> None:
+
+class DeadLetters:
+    """Sends unusable messages to ``topic`` and logs each one; values over ``max_value_bytes`` are omitted."""
+
+    def __init__(self, topic: Any, max_value_bytes: int) -> None:
         self.topic = topic
+        self.max_value_bytes = max_value_bytes
 
     async def send(self, message: Any, reason: str, detail: str) -> None:
         """Log ``message`` and send it to the dead-letter topic; return once the broker has it."""
         logger.warning("Dead letter from %s (%s): %s", source_of(message), reason, detail)
         source = source_headers(message)
         headers = {**source, REASON: reason.encode(), DETAIL: detail[:DETAIL_LIMIT].encode(errors="replace")}
-        sent = await self.topic.send(key=source.get(SOURCE_KEY), value=message.value, headers=headers)
+        value = message.value
+        if value is not None and len(value) > self.max_value_bytes:
+            value = omitted_value(message, len(value))
+        sent = await self.topic.send(key=source.get(SOURCE_KEY), value=value, headers=headers)
         await sent

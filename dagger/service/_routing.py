@@ -32,6 +32,7 @@ from dagger.service._dead_letters import (
     HANDLER_FAILED,
     MALFORMED,
     NO_CORRELATION_VALUE,
+    NOT_FORWARDED,
     OVERSIZED,
     TOMBSTONE,
     UNDECODABLE,
@@ -40,6 +41,7 @@ from dagger.service._dead_letters import (
     source_headers,
 )
 from dagger.service._partitions import partition_for
+from dagger.service._requests import KIND
 from dagger.store._correlation_index import lookup_key
 from dagger.tasks.task import CorreletableLookUpKey, KafkaListenerTask
 
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dagger.service.services")
 
-KIND = "dagger-kind"
 LISTENER_TOPIC = "dagger-topic"
 WORKFLOW_ID = "dagger-workflow-id"
 TASK_ID = "dagger-task-id"
@@ -57,7 +58,6 @@ CORRELATION_VALUE = "dagger-correlation-value"
 EVENT = b"event"
 INDEX_ADD = b"index-add"
 INDEX_REMOVE = b"index-remove"
-STOP = b"stop"
 
 
 class Unusable(Exception):
@@ -123,6 +123,11 @@ class Listener:
         return values, problems
 
 
+def not_forwarded(topic: str, error: BaseException) -> Unusable:
+    """The problem of a message that could not be forwarded on ``topic``."""
+    return Unusable(NOT_FORWARDED, f"not forwarded on {topic}: {type(error).__name__}: {error}")
+
+
 def _usable_value(mapping: Any) -> str | None:
     """The correlation value of an ``(attribute, value)`` pair, as text; None for a missing, empty or
     structured value."""
@@ -166,11 +171,8 @@ class EventRouter:
                 self.engine.owns(self.partition_of_value(value))
                 and await self.correlate(listener, value, message, payload)
             ):
-                await self.engine.correlation_topic.send(
-                    key=value,
-                    value=message.value,
-                    headers={KIND: EVENT, LISTENER_TOPIC: listener.name.encode(), **source_headers(message)},
-                )
+                headers = {KIND: EVENT, LISTENER_TOPIC: listener.name.encode(), **source_headers(message)}
+                await self.forward(self.engine.correlation_topic, value, message, headers)
 
     def _payload(self, listener: Listener, message: Any) -> Any:
         if message.value is None:
@@ -245,18 +247,32 @@ class EventRouter:
         partition = partition_for(partition_key, self.engine.partitions)
         if self.engine.owns(partition):
             return await self.deliver(listener, partition, entry.workflow_id, entry.task_id, message, payload)
-        await self.engine.delivery_topic.send(
-            key=partition_key,
-            value=message.value,
-            headers={
-                LISTENER_TOPIC: listener.name.encode(),
-                WORKFLOW_ID: str(entry.workflow_id).encode(),
-                TASK_ID: str(entry.task_id).encode(),
-                CORRELATION_VALUE: value.encode(),
-                **source_headers(message),
-            },
-        )
+        headers = {
+            LISTENER_TOPIC: listener.name.encode(),
+            WORKFLOW_ID: str(entry.workflow_id).encode(),
+            TASK_ID: str(entry.task_id).encode(),
+            CORRELATION_VALUE: value.encode(),
+            **source_headers(message),
+        }
+        await self.forward(self.engine.delivery_topic, partition_key, message, headers)
         return True
+
+    async def forward(self, topic: Any, key: str, message: Any, headers: dict[str, bytes]) -> None:
+        """Send the value of ``message`` on one of the engine's topics; dead-letter it if it cannot be sent,
+        at once or when the broker refuses it."""
+        name = topic.get_topic_name()
+        try:
+            sent = await topic.send(key=key, value=message.value, headers=headers)
+        except Exception as error:
+            await self.dead_letter(message, not_forwarded(name, error))
+            return
+
+        def dead_letter_if_refused(acknowledgement: Any) -> None:
+            error = None if acknowledgement.cancelled() else acknowledgement.exception()
+            if error is not None:
+                self.engine.add_future(self.dead_letter(message, not_forwarded(name, error)))
+
+        sent.add_done_callback(dead_letter_if_refused)
 
     # hop 3: on the owner of a workflow
     async def on_delivery_message(self, message: Any) -> None:

@@ -1,4 +1,4 @@
-"""Creating the topics an engine uses before anything consumes them."""
+"""Creating the topics an engine uses before anything consumes them, and reading how large a message each takes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = "max.message.bytes"
+"""The topic setting that bounds the size of a record batch the broker accepts on the topic."""
 
 
 def bootstrap_servers(broker_urls: Iterable[object]) -> list[str]:
@@ -21,14 +25,22 @@ def bootstrap_servers(broker_urls: Iterable[object]) -> list[str]:
     return servers
 
 
-async def ensure_topics(servers: list[str], partitions: Mapping[str, int], replication_factor: int) -> list[str]:
-    """Create the topics of ``partitions`` (name to partition count) that do not exist; return those created."""
+async def ensure_topics(
+    servers: list[str],
+    partitions: Mapping[str, int],
+    replication_factor: int,
+    configs: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Create the topics of ``partitions`` (name to partition count) that do not exist, with the topic
+    settings ``configs``; return those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+            NewTopic(
+                name, num_partitions=count, replication_factor=replication_factor, topic_configs=dict(configs or {})
+            )
             for name, count in sorted(partitions.items())
             if name not in existing
         ]
@@ -45,3 +57,21 @@ async def ensure_topics(servers: list[str], partitions: Mapping[str, int], repli
         return created
     finally:
         await admin.close()
+
+
+async def message_limits(servers: list[str], names: Iterable[str]) -> dict[str, int]:
+    """The ``max.message.bytes`` of each existing topic of ``names`` (its own setting, else the broker's)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, {MAX_MESSAGE_BYTES: None}) for name in names]
+        responses = await admin.describe_configs(resources)
+    finally:
+        await admin.close()
+    limits = {}
+    for response in responses:
+        for code, _, _, name, entries, *_ in response.resources:
+            values = [int(value) for setting, value, *_ in entries if setting == MAX_MESSAGE_BYTES]
+            if code == 0 and values:
+                limits[name] = values[0]
+    return limits

@@ -113,6 +113,7 @@ class Transactions:
             transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
             enable_idempotence=True,
             acks="all",
+            max_request_size=conf.producer_max_request_size,
         )
         transactions = cls(producer, conf.id, on_failure)
         _of_app[app] = transactions

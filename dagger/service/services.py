@@ -15,18 +15,21 @@ import mode
 from faust.types import TP, TopicT
 
 from dagger import codec
-from dagger.exceptions.exceptions import TemplateDoesNotExist
+from dagger.exceptions.exceptions import TemplateDoesNotExist, WorkflowUnavailable
 from dagger.executor.executor import SerialExecutorStrategy
-from dagger.modeler._creation import being_created
+from dagger.modeler._creation import being_created, mark_found_stored
+from dagger.service._cluster import Cluster, describe_silences
 from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
+from dagger.service._message_limits import largest_message, size_clients, too_small
 from dagger.service._partitions import partition_for, workflow_key
+from dagger.service._requests import KIND, STOP, SUBMIT, decode_stop, encode_stop
 from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
-from dagger.service._routing import KIND, STOP, EventRouter, Listener, where
+from dagger.service._routing import EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
-from dagger.service._topics import bootstrap_servers, ensure_topics
+from dagger.service._topics import MAX_MESSAGE_BYTES, bootstrap_servers, ensure_topics, message_limits
 from dagger.service._transactions import Transactions
 from dagger.service._unit_of_work import (
     Changes,
@@ -77,6 +80,9 @@ logger = logging.getLogger(__name__)
 
 RegisterFun = Callable[[str], Any]
 RESTART_WAIT_TIME = 1800
+OWNER_READ_TIMEOUT = 10.0
+"""Seconds :meth:`Dagger.get_instance` keeps asking the cluster for a workflow this worker lacks."""
+OWNER_READ_RETRY = 0.5
 UpdateCallback = Callable[[ITemplateDAGInstance], Awaitable[None]]
 
 
@@ -135,6 +141,8 @@ class Dagger(mode.Service):
             )
         if kafka_partitions < 1:
             raise ValueError(f"kafka_partitions must be at least 1, not {kafka_partitions}")
+        self.largest_message = largest_message(max_listener_message_bytes)
+        size_clients(kwargs, self.largest_message)
         self.exactly_once = str(kwargs.pop("processing_guarantee", "")).lower().endswith("exactly_once")
         self.config = EngineConfig(
             BROKER=broker,
@@ -211,7 +219,7 @@ class Dagger(mode.Service):
         name = self.config.APPLICATION_NAME
         self.tasks_topic = self._engine_topic(tasks_topic)
         self.dead_letter_topic = self._engine_topic(dead_letter_topic or f"{name}-dead-letters")
-        self.dead_letters = DeadLetters(self.dead_letter_topic)
+        self.dead_letters = DeadLetters(self.dead_letter_topic, self.max_listener_message_bytes)
         self.bootstrap_topic = self._engine_topic(bootstrap_topic)
         self.correlation_topic = self._engine_topic(f"{name}-correlation")
         self.delivery_topic = self._engine_topic(f"{name}-delivery")
@@ -263,11 +271,23 @@ class Dagger(mode.Service):
             ]
         }
         conf = self.faust_app.conf
-        await ensure_topics(bootstrap_servers(conf.broker), topics, conf.topic_replication_factor)
+        servers = bootstrap_servers(conf.broker)
+        await ensure_topics(
+            servers, topics, conf.topic_replication_factor, {MAX_MESSAGE_BYTES: str(self.largest_message)}
+        )
+        problem = too_small(await message_limits(servers, self._forwarding_topics()), self.largest_message)
+        if problem is not None:
+            raise ValueError(problem)
         if self.exactly_once:
             self._transactions = Transactions.of_worker(self.faust_app, self.faust_app.crash)
             await self._transactions.start()
             self.add_future(self._recover_past_commit_markers())
+
+    def _forwarding_topics(self) -> list[str]:
+        """The engine's topics that carry listener messages: forwarded, or dead-lettered."""
+        return [
+            topic.get_topic_name() for topic in (self.correlation_topic, self.delivery_topic, self.dead_letter_topic)
+        ]
 
     async def on_started(self) -> None:
         """Report readiness on ``/service/ready``."""
@@ -400,11 +420,41 @@ class Dagger(mode.Service):
         await self._execution_strategy.submit(task, repartition=repartition)
 
     async def get_instance(self, id: UUID, log: bool = True) -> ITemplateDAGInstance | None:
-        """Return the stored workflow ``id`` if this worker holds it, else None."""
-        workflow = await self._store.get_value_for_key(str(id))
+        """Return the stored workflow ``id`` from whichever worker of the cluster holds it, or None if none does.
+
+        A workflow this worker lacks is asked of the others over their REST routes, for up to
+        :data:`OWNER_READ_TIMEOUT` seconds while partitions move or a worker does not answer.
+
+        Raises:
+            WorkflowUnavailable: no answer covered every partition in that time.
+        """
+        workflow = await self._read_anywhere(id)
         if workflow is None and log:
-            logger.warning("Workflow %s is not held by this worker", id)
+            logger.warning("Workflow %s is not stored on any worker", id)
         return workflow
+
+    async def _read_anywhere(self, workflow_id: UUID) -> ITemplateDAGInstance | None:
+        cluster = Cluster(self.faust_app, self.partitions)
+        deadline = asyncio.get_running_loop().time() + OWNER_READ_TIMEOUT
+        while True:
+            partitions = self.settled_partitions()
+            workflow = await self._store.get_value_for_key(str(workflow_id))
+            if workflow is not None or len(partitions) == self.partitions:
+                return workflow
+            lookup = await cluster.find_workflow(workflow_id, partitions)
+            if lookup.payload is not None:
+                return codec.loads(lookup.payload, expected=ITemplateDAGInstance)
+            if not lookup.silences and lookup.coverage.complete:
+                return None
+            if asyncio.get_running_loop().time() >= deadline:
+                problems = [lookup.coverage.describe()] if not lookup.coverage.complete else []
+                if lookup.silences:
+                    problems.insert(0, f"no answer from {describe_silences(lookup.silences)}")
+                raise WorkflowUnavailable(
+                    f"workflow {workflow_id} is not on this worker and no other answered for it within "
+                    f"{OWNER_READ_TIMEOUT:g} s: {'; '.join(problems)}"
+                )
+            await asyncio.sleep(OWNER_READ_RETRY)
 
     def get_instance_payload(self, id: UUID) -> bytes | None:
         """Return the stored JSON of workflow ``id`` if this worker holds it, else None."""
@@ -412,8 +462,9 @@ class Dagger(mode.Service):
         return None if found is None else found[1]
 
     async def _on_tasks_message(self, message: Any) -> None:
-        """A message on the tasks topic: store the workflow it carries and start it when submitted, or stop one."""
-        if headers_of(message).get(KIND) == STOP:
+        """A message on the tasks topic: store a created workflow, start a submitted one, or stop one."""
+        kind = headers_of(message).get(KIND)
+        if kind == STOP:
             await self._stop_requested(message)
             return
         try:
@@ -425,22 +476,24 @@ class Dagger(mode.Service):
             await self.dead_letters.send(message, MALFORMED, f"a {type(workflow).__name__}, not a workflow")
             return
         try:
-            await self._store_and_create_task(workflow)
+            await self._store_and_create_task(workflow, submission=kind == SUBMIT)
         except Exception:
             logger.exception("Creating workflow %s from %s failed", workflow.id, where(message))
 
-    async def _store_and_create_task(self, task: ITask) -> ITemplateDAGInstance | None:
-        """Store a workflow unless one with its id exists, and start it when SUBMITTED.
+    async def _store_and_create_task(self, task: ITask, *, submission: bool = False) -> ITemplateDAGInstance | None:
+        """Store a created workflow unless one with its id exists, and start it when SUBMITTED.
 
-        A stored NOT_STARTED workflow starts when it arrives again SUBMITTED; any other stored
-        workflow is returned unchanged. On a worker that does not own the workflow it is sent to
-        its owner instead.
+        A stored NOT_STARTED workflow starts when it arrives again SUBMITTED; any other stored workflow
+        is returned unchanged, marked as found by a repeated creation, which is logged at INFO (a
+        ``submission`` of it, which follows a creation, at DEBUG). On a worker that does not own the
+        workflow it is sent to its owner instead.
         """
         if not isinstance(task, ITemplateDAGInstance):
             return None
         partition = self.partition_of(task)
         if not self.owns(partition):
-            await self.tasks_topic.send(key=workflow_key(task), value=task)
+            headers = {KIND: SUBMIT} if submission else None
+            await self.tasks_topic.send(key=workflow_key(task), value=task, headers=headers)
             return None
         async with self._locks(task.id):
             stored = self._store.load_workflow(partition, str(task.id))
@@ -448,7 +501,8 @@ class Dagger(mode.Service):
             if stored is not None:
                 workflow = stored
                 if not (_is(workflow, TaskStatusEnum.NOT_STARTED) and _is(task, TaskStatusEnum.SUBMITTED)):
-                    logger.info("Workflow %s exists; left unchanged", task.id)
+                    _log_repeated(workflow, submission)
+                    mark_found_stored(workflow)
                     return workflow
                 workflow.status = task.status
             async with unit_of_work(self._commit):
@@ -473,7 +527,7 @@ class Dagger(mode.Service):
         partition = self.partition_of(workflow)
         if not self.owns(partition):
             await self.tasks_topic.send(
-                key=workflow_key(workflow), value=str(workflow.id).encode(), headers={KIND: STOP}
+                key=workflow_key(workflow), value=encode_stop(workflow.id, runtime_parameters), headers={KIND: STOP}
             )
             return
         stopped = await self._stop_stored(partition, workflow.id, runtime_parameters)
@@ -484,11 +538,11 @@ class Dagger(mode.Service):
     async def _stop_requested(self, message: Any) -> None:
         """Stop the workflow named by a stop request on the tasks topic."""
         try:
-            workflow_id = UUID(message.value.decode())
-        except (AttributeError, ValueError) as error:
+            workflow_id, runtime_parameters = decode_stop(message.value)
+        except ValueError as error:
             await self.dead_letters.send(message, MALFORMED, f"stop request: {error}")
             return
-        await self._stop_stored(message.partition, workflow_id)
+        await self._stop_stored(message.partition, workflow_id, runtime_parameters)
 
     async def _stop_stored(
         self, partition: int, workflow_id: UUID, runtime_parameters: dict[str, str] | None = None
@@ -634,7 +688,7 @@ class Dagger(mode.Service):
         """Yield the ``(workflow, task)`` pairs waiting on index key ``lookup_key[1]`` on this worker."""
         for partition in self.owned_partitions():
             for entry in self._store.correlations.entries(partition, lookup_key[1]):
-                workflow = await self.get_instance(entry.workflow_id, log=False)
+                workflow = await self._store.get_value_for_key(str(entry.workflow_id))
                 task = None if workflow is None else workflow.get_task(entry.task_id)
                 if (
                     workflow is not None
@@ -732,3 +786,17 @@ class Dagger(mode.Service):
 
 def _is(task: ITask, status: TaskStatusEnum) -> bool:
     return task.status.code == status.name
+
+
+def _log_repeated(workflow: ITemplateDAGInstance, submission: bool) -> None:
+    """Log that a workflow arrived again: a repeated creation at INFO, the submission after it at DEBUG."""
+    if submission:
+        logger.debug(
+            "Workflow %s is already %s; submitting it again changes nothing", workflow.id, workflow.status.code
+        )
+    else:
+        logger.info(
+            "Workflow %s is already stored (%s); the repeated creation changes nothing",
+            workflow.id,
+            workflow.status.code,
+        )

@@ -58,7 +58,9 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
     ) -> None:
         """Stop the workflow: call ``stop`` on every EXECUTING task and mark every unfinished task STOPPED.
 
-        A finished workflow is left unchanged. Called from outside the engine (an application's own
+        The tasks' ``stop`` hooks get the stored workflow's runtime parameters, with ``runtime_parameters``
+        applied to them first, so what a hook writes there is saved with the stopped workflow. A finished
+        workflow is left unchanged. Called from outside the engine (an application's own
         code), the stop happens on the worker that owns the workflow, on its stored state; when that
         is this worker, this object shows the stopped state once the call returns.
         """
@@ -66,11 +68,13 @@ class ITemplateDAGInstance(INonLeafNodeTask[KT, VT], namespace="dagger.tasks.tas
             return
         await engine()._stop_instance(self, runtime_parameters)
 
-    async def _halt(self, runtime_parameters: dict[str, str] | None = None) -> None:
-        """Stop this workflow object in place and ask for it to be saved."""
+    async def _halt(self, runtime_parameters: dict[str, Any] | None = None) -> None:
+        """Stop this workflow object in place, ``runtime_parameters`` applied to its own, and ask for it to be saved."""
         if is_terminal(self.status.code):
             return
-        parameters: dict[str, Any] = self.runtime_parameters if runtime_parameters is None else runtime_parameters
+        if runtime_parameters is not None and runtime_parameters is not self.runtime_parameters:
+            self.runtime_parameters.update(runtime_parameters)
+        parameters: dict[str, Any] = self.runtime_parameters
         for task in list(self.tasks.values()):
             if task.status.code == TaskStatusEnum.EXECUTING.name:
                 await _stop_task(task, parameters, self)

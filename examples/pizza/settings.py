@@ -11,6 +11,7 @@
 | `PIZZA_REQUESTS_TOPIC` | `<application name>-requests` |
 | `PIZZA_ORDERS_TOPIC` | `<application name>-orders` |
 | `PIZZA_READY_TOPIC` | `<application name>-ready` |
+| `PIZZA_CANCELLATIONS_TOPIC` | `<application name>-cancellations` |
 | `DAGGER_LOG_LEVEL` | `WARNING` |
 | `DAGGER_PARTITIONS` | `1` |
 | `DAGGER_PROCESSING_GUARANTEE` | `at_least_once` |
@@ -40,6 +41,7 @@ class WorkerSettings:
     tasks_topic: str
     bootstrap_topic: str
     requests_topic: str
+    cancellations_topic: str
     topics: PizzaTopics
     log_level: str
     partitions: int = 1
@@ -57,6 +59,7 @@ class WorkerSettings:
             tasks_topic=env.get("DAGGER_TASKS_TOPIC", f"{name}-tasks"),
             bootstrap_topic=env.get("DAGGER_BOOTSTRAP_TOPIC", f"{name}-bootstrap"),
             requests_topic=env.get("PIZZA_REQUESTS_TOPIC", f"{name}-requests"),
+            cancellations_topic=env.get("PIZZA_CANCELLATIONS_TOPIC", f"{name}-cancellations"),
             topics=PizzaTopics(
                 orders=env.get("PIZZA_ORDERS_TOPIC", f"{name}-orders"),
                 ready=env.get("PIZZA_READY_TOPIC", f"{name}-ready"),

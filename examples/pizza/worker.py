@@ -1,6 +1,7 @@
-"""The pizza worker: one pizza workflow per message on the requests topic.
+"""The pizza worker: one pizza workflow per message on the requests topic, stopped by a cancellation.
 
-A request is JSON ``{"order_id": "..."}``. Settings come from environment variables
+A request is JSON ``{"order_id": "..."}``; a cancellation, on the cancellations topic, is JSON
+``{"order_id": "...", "reason": "..."}``. Settings come from environment variables
 (:mod:`examples.pizza.settings`). Run it with ``python -m examples.pizza.worker``.
 """
 
@@ -10,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+from dagger.exceptions.exceptions import WorkflowUnavailable
 from dagger.service.services import Dagger
 from examples.engine import create_engine, requests_topic, run_engine
 from examples.pizza.settings import WorkerSettings, workflow_id
@@ -39,6 +41,26 @@ async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
         await template.create_instance(
             workflow_id(order_id), "order_id", repartition=False, submit_task=True, order_id=order_id
         )
+
+
+@Dagger.app.faust_app.agent(Dagger.create_topic(settings.cancellations_topic, key_type=bytes, value_type=bytes))
+async def cancel_pizza_orders(cancellations: AsyncIterator[bytes]) -> None:
+    """Stop the workflow of each cancelled order, whichever worker holds it, with the reason among its parameters."""
+    async for payload in cancellations:
+        try:
+            cancellation = json.loads(payload)
+            order_id, reason = str(cancellation["order_id"]), str(cancellation["reason"])
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning("Cancellation %r ignored: %s", payload, error)
+            continue
+        try:
+            workflow = await engine.get_instance(workflow_id(order_id))
+        except WorkflowUnavailable as error:
+            logger.warning("Order %s not cancelled: %s", order_id, error)
+            continue
+        if workflow is not None:
+            workflow.runtime_parameters["cancel_reason"] = reason
+            await workflow.stop(runtime_parameters=workflow.runtime_parameters, workflow_instance=workflow)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,13 @@ class WaitForReady(JsonListenerTask):
         runtime_parameters["oven"] = message.get("oven", "")
         return bool(message.get("status") == "ready")
 
+    async def stop(
+        self, runtime_parameters: dict[str, str] | None = None, workflow_instance: ITask | None = None
+    ) -> None:
+        """Note in the workflow that it was stopped while the pizza was being made."""
+        if runtime_parameters is not None:
+            runtime_parameters["stopped_while"] = "waiting for the pizza"
+
 
 class Deliver(ExecutorTask[str, str]):
     """Hand the pizza over."""

@@ -182,6 +182,20 @@ async def workflow(engine: Dagger, workflow_id: uuid.UUID) -> ITemplateDAGInstan
     return found
 
 
+async def wait_for_listeners(engine: Dagger, ids: Iterable[uuid.UUID], timeout: float = 30) -> None:
+    """Wait until the pizza listener (``Order_listener_task``) of every workflow of ``ids`` is EXECUTING."""
+    ids = list(ids)
+
+    async def waiting() -> bool:
+        for workflow_id in ids:
+            found = await engine.get_instance(workflow_id, log=False)
+            if found is None or tasks_by_name(found)["Order_listener_task"].status.code != "EXECUTING":
+                return False
+        return True
+
+    await wait_for(waiting, timeout=timeout, message="the listeners to be waiting")
+
+
 def tasks_by_name(found: ITemplateDAGInstance) -> dict[str, Any]:
     """The tasks of a workflow by the last part of their name (``Order_listener_task``, ...)."""
     return {(task.task_name or "").rsplit(".", 1)[-1]: task for task in found.tasks.values()}
@@ -194,9 +208,9 @@ def index_entries(engine: Dagger, order_id: str) -> list[Any]:
     return list(engine._store.correlations.entries(partition, lookup_key(order_id, topic)))
 
 
-async def dead_letters_from(engine: Dagger, topic: str, partition: int, offset: int, count: int) -> list[Any]:
-    """Wait until the engine's dead-letter topic holds ``count`` letters from ``topic[partition]@offset``;
-    return all it holds from there (failing the test if fewer come within 30 s)."""
+async def dead_letters_from(dead_letter_topic: str, topic: str, partition: int, offset: int, count: int) -> list[Any]:
+    """Wait until ``dead_letter_topic`` holds ``count`` letters from ``topic[partition]@offset``; return all it
+    holds from there (failing the test if fewer come within 30 s)."""
     source = {
         SOURCE_TOPIC: topic.encode(),
         SOURCE_PARTITION: str(partition).encode(),
@@ -204,7 +218,7 @@ async def dead_letters_from(engine: Dagger, topic: str, partition: int, offset: 
     }
     found: list[Any] = []
     async with AIOKafkaConsumer(
-        engine.dead_letter_topic.get_topic_name(),
+        dead_letter_topic,
         bootstrap_servers=broker_url().split("://")[-1],
         auto_offset_reset="earliest",
         group_id=None,

@@ -116,7 +116,9 @@ async def test_bad_message_is_dead_lettered(
     before = {workflow_id: engine.get_instance_payload(workflow_id) for workflow_id in bystanders}
 
     sent = await producer.send_and_wait(ready_topic, key=b"bad", value=value)
-    letters = await dead_letters_from(engine, ready_topic, sent.partition, sent.offset, len(expected_reasons))
+    letters = await dead_letters_from(
+        engine.dead_letter_topic.get_topic_name(), ready_topic, sent.partition, sent.offset, len(expected_reasons)
+    )
     assert reasons(letters) == expected_reasons
     assert all(letter.key == b"bad" and letter.value == value for letter in letters)
     assert len(logged(caplog, position(sent))) == len(expected_reasons), "each letter is logged with its position"
@@ -155,7 +157,9 @@ async def test_listener_code_raising_leaves_its_workflow_unchanged(
     [failure] = [record for record in logged(caplog, position(sent)) if record.levelno == logging.ERROR]
     assert str(target) in failure.getMessage()
     assert failure.exc_info is not None and "the pizza is burnt" in str(failure.exc_info[1])
-    [letter] = await dead_letters_from(engine, ready_topic, sent.partition, sent.offset, 1)
+    [letter] = await dead_letters_from(
+        engine.dead_letter_topic.get_topic_name(), ready_topic, sent.partition, sent.offset, 1
+    )
     assert reasons([letter]) == ["on-message-failed"]
     assert str(target) in dict(letter.headers)["dagger-dead-letter-detail"].decode()
     assert_running(engine)

@@ -8,60 +8,23 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from itertools import count
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from dagger.service._cluster import PARTITIONS_HEADER, SCOPE_HEADER, Coverage, parse_partitions
+from dagger.service._cluster import PARTITIONS_HEADER, SCOPE_HEADER
 from dagger.service._partitions import partition_for
 from examples.pizza.runner import WorkerProcess, send_requests
-from examples.pizza.settings import WorkerSettings, workflow_id
+from examples.pizza.settings import workflow_id
 from examples.pizza.shop import PizzaShop
+from tests.integration.groups import SETTLE_TIMEOUT, get, local_lists, owned_partitions, pizza_group
 from tests.support import wait_for
 
 PARTITIONS = 4
 ORDERS_PER_PARTITION = 3
-READY_TIMEOUT = 90.0
-SETTLE_TIMEOUT = 90.0
 TEST_TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One HTTP answer: its status, its headers and its body."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    @property
-    def partitions(self) -> frozenset[int] | None:
-        """The partitions the answer says it covers."""
-        return parse_partitions(self.headers.get(PARTITIONS_HEADER))
-
-    def ids(self) -> set[str]:
-        """The workflow ids of a list answer."""
-        return {item["id"] for item in json.loads(self.body)}
-
-
-async def get(session: aiohttp.ClientSession, url: str) -> Reply:
-    """GET ``url``; never a 500, and every error is a JSON ``{"error", "detail"}`` body."""
-    async with session.get(url) as response:
-        reply = Reply(response.status, dict(response.headers), await response.read())
-    assert reply.status != 500, f"GET {url} answered 500: {reply.body!r}"
-    if reply.status >= 400:
-        assert json.loads(reply.body).keys() == {"error", "detail"}, reply.body
-    return reply
-
-
-def worker_in_group(broker: str, env: Mapping[str, str]) -> WorkerProcess:
-    """A pizza worker with ``env`` added to its environment (its group name, its partition count)."""
-    worker = WorkerProcess(broker, prefix="cluster-rest")
-    worker.env.update(env)
-    worker.settings = WorkerSettings.from_env(worker.env)
-    return worker
 
 
 def orders_on_every_partition() -> list[str]:
@@ -77,17 +40,6 @@ def orders_on_every_partition() -> list[str]:
     return [order_id for orders in per_partition.values() for order_id in orders]
 
 
-async def local_lists(session: aiohttp.ClientSession, workers: list[WorkerProcess]) -> list[Reply]:
-    """Each worker's ``?scope=local`` list."""
-    return [await get(session, f"{worker.base_url}/tasks/instances?scope=local") for worker in workers]
-
-
-async def split_between(session: aiohttp.ClientSession, workers: list[WorkerProcess]) -> bool:
-    """Whether every worker has settled on some partitions, together all of them, each once."""
-    covered = [reply.partitions or frozenset() for reply in await local_lists(session, workers)]
-    return all(covered) and Coverage.of(covered, PARTITIONS).complete
-
-
 async def all_completed(session: aiohttp.ClientSession, worker: WorkerProcess, ids: set[str]) -> bool:
     """Whether ``worker``'s cluster list has every workflow of ``ids``, each COMPLETED."""
     reply = await get(session, f"{worker.base_url}/tasks/instances")
@@ -98,42 +50,26 @@ async def all_completed(session: aiohttp.ClientSession, worker: WorkerProcess, i
 
 
 async def test_two_workers_answer_for_the_whole_cluster(kafka_broker: str) -> None:
-    first = worker_in_group(kafka_broker, {"DAGGER_PARTITIONS": str(PARTITIONS)})
-    second = worker_in_group(
-        kafka_broker, {"DAGGER_PARTITIONS": str(PARTITIONS), "DAGGER_APP_NAME": first.env["DAGGER_APP_NAME"]}
-    )
-    workers = [first, second]
-    settings = first.settings
-    assert second.settings.requests_topic == settings.requests_topic
     order_ids = orders_on_every_partition()
     ids = {str(workflow_id(order_id)) for order_id in order_ids}
-    try:
+    async with (
+        asyncio.timeout(TEST_TIMEOUT),
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+        pizza_group(kafka_broker, session, 2, PARTITIONS) as workers,
+    ):
+        first, second = workers
+        settings = first.settings
         async with (
-            asyncio.timeout(TEST_TIMEOUT),
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+            PizzaShop(settings.bootstrap_servers, settings.topics),
+            AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers) as producer,
         ):
-            for worker in workers:
-                worker.start()
-                await worker.wait_ready(session, READY_TIMEOUT)
-            await wait_for(lambda: split_between(session, workers), SETTLE_TIMEOUT, "the partitions to be split")
+            await send_requests(producer, settings.requests_topic, order_ids)
+            await wait_for(lambda: all_completed(session, first, ids), SETTLE_TIMEOUT, "every workflow")
 
-            async with PizzaShop(settings.bootstrap_servers, settings.topics):
-                producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-                await producer.start()
-                try:
-                    await send_requests(producer, settings.requests_topic, order_ids)
-                finally:
-                    await producer.stop()
-                await wait_for(lambda: all_completed(session, first, ids), SETTLE_TIMEOUT, "every workflow")
-
-            await check_instances_on_both(session, workers, ids)
-            await check_lists(session, workers, ids)
-            await check_takeover(session, survivor=first, stopped=second, ids=ids)
-    finally:
-        for worker in workers:
-            worker.stop()
-            print(f"--- log of {worker.base_url}\n{worker.log_tail()}")
-            worker.remove_workdir()
+        await check_instances_on_both(session, workers, ids)
+        await check_lists(session, workers, ids)
+        cancelled = await check_cancellations_across_workers(session, workers)
+        await check_takeover(session, survivor=first, stopped=second, ids=ids | cancelled)
 
 
 async def check_instances_on_both(session: aiohttp.ClientSession, workers: list[WorkerProcess], ids: set[str]) -> None:
@@ -171,6 +107,42 @@ async def check_lists(session: aiohttp.ClientSession, workers: list[WorkerProces
         assert reply.headers[PARTITIONS_HEADER] == "0,1,2,3"
         assert reply.ids() == ids
         assert len(json.loads(reply.body)) == len(ids)
+
+
+async def check_cancellations_across_workers(session: aiohttp.ClientSession, workers: list[WorkerProcess]) -> set[str]:
+    """An order waiting on each worker is cancelled by a message the other worker reads: its cancellation agent
+    gets the workflow from the owner, which stops it with the agent's parameters and the stop hooks' writes.
+    Returns the ids of the cancelled workflows."""
+    owned = await owned_partitions(session, workers)
+    orders = [
+        next(f"waiting-{n}" for n in count() if partition_for(f"waiting-{n}", PARTITIONS) in mine) for mine in owned
+    ]
+    settings = workers[0].settings
+    async with AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers) as producer:
+        await send_requests(producer, settings.requests_topic, orders)
+        waiting = {order: str(workflow_id(order)) for order in orders}
+        await wait_for(
+            lambda: statuses_are(session, workers[0], waiting.values(), "EXECUTING"), SETTLE_TIMEOUT, "orders waiting"
+        )
+        for order, other in zip(orders, reversed(owned), strict=True):
+            cancellation = json.dumps({"order_id": order, "reason": f"{order} is not wanted"}).encode()
+            await producer.send_and_wait(settings.cancellations_topic, value=cancellation, partition=min(other))
+    await wait_for(lambda: statuses_are(session, workers[0], waiting.values(), "STOPPED"), SETTLE_TIMEOUT, "stops")
+    for order, workflow in waiting.items():
+        reply = await get(session, f"{workers[0].base_url}/tasks/instance/{workflow}")
+        parameters = json.loads(reply.body)["runtime_parameters"]
+        assert parameters["cancel_reason"] == f"{order} is not wanted", parameters
+        assert parameters["stopped_while"] == "waiting for the pizza", parameters
+    return set(waiting.values())
+
+
+async def statuses_are(session: aiohttp.ClientSession, worker: WorkerProcess, ids: Iterable[str], status: str) -> bool:
+    """Whether every workflow of ``ids`` is ``status``, as ``worker`` answers for the cluster."""
+    for workflow in ids:
+        reply = await get(session, f"{worker.base_url}/tasks/instance/{workflow}")
+        if reply.status != 200 or json.loads(reply.body)["status"]["code"] != status:
+            return False
+    return True
 
 
 async def check_takeover(

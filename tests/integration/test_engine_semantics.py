@@ -23,10 +23,11 @@ from tests.integration.engines import (
     create_pizzas,
     statuses,
     tasks_by_name,
+    wait_for_listeners,
     wait_for_status,
     workflow,
 )
-from tests.support import bootstrap_servers, unique_name, wait_for
+from tests.support import bootstrap_servers, unique_name
 
 BATCH_TEMPLATE = "BatchPizzaWorkflow"
 SHARED_BATCH_TEMPLATE = "BatchOnReadyTopicWorkflow"
@@ -168,17 +169,6 @@ async def create(
         workflow_id, "order_id", repartition=repartition, submit_task=True, order_id=order_id, **params
     )
     return workflow_id
-
-
-async def wait_for_listeners(engine: Dagger, ids: list[uuid.UUID]) -> None:
-    async def waiting() -> bool:
-        for workflow_id in ids:
-            found = await engine.get_instance(workflow_id, log=False)
-            if found is None or tasks_by_name(found)["Order_listener_task"].status.code != "EXECUTING":
-                return False
-        return True
-
-    await wait_for(waiting, timeout=30, message="the listeners to be waiting")
 
 
 # (a) one message, many workflows

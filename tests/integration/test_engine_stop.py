@@ -6,7 +6,7 @@ import uuid
 
 from dagger.modeler.builder_helper import DAGBuilderHelper
 from dagger.service.services import Dagger
-from dagger.tasks.task import ITask, TriggerTask
+from dagger.tasks.task import ExecutorTask, ITask, TriggerTask
 from dagger.templates.template import ITemplateDAG, TriggerTaskTemplateBuilder
 from examples.pizza.shop import PizzaShop
 from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
@@ -15,13 +15,15 @@ from tests.integration.engines import (
     create_pizzas,
     index_entries,
     tasks_by_name,
+    wait_for_listeners,
     wait_for_status,
     workflow,
 )
-from tests.support import bootstrap_servers, wait_for
+from tests.support import bootstrap_servers
 
 STOPPABLE_TEMPLATE = "StoppablePizzaWorkflow"
 TIMED_TEMPLATE = "TimedWorkflow"
+SELF_CANCELLING_TEMPLATE = "SelfCancellingWorkflow"
 
 stop_calls: list[uuid.UUID] = []
 """The id of every task whose ``stop`` hook ran."""
@@ -67,24 +69,11 @@ def register(engine: Dagger) -> None:
     Dagger.register_template(TIMED_TEMPLATE)(timed_template)
 
 
-async def listeners_waiting(engine: Dagger, ids: list[uuid.UUID]) -> None:
-    """Wait until the listener of every workflow of ``ids`` is EXECUTING."""
-
-    async def all_waiting() -> bool:
-        for workflow_id in ids:
-            found = await engine.get_instance(workflow_id, log=False)
-            if found is None or tasks_by_name(found)["Order_listener_task"].status.code != "EXECUTING":
-                return False
-        return True
-
-    await wait_for(all_waiting, timeout=30, message="the listeners to wait")
-
-
 async def test_stopping_a_waiting_workflow_stops_every_unfinished_task(start_engine: EngineStarter) -> None:
     engine = await start_engine(register=register)
     orders = await create_pizzas(engine, 2, template_name=STOPPABLE_TEMPLATE)
     (stopped_id, stopped_order), (other_id, other_order) = orders.items()
-    await listeners_waiting(engine, list(orders))
+    await wait_for_listeners(engine, list(orders))
     assert len(index_entries(engine, stopped_order)) == 1
     stop_calls.clear()
 
@@ -137,7 +126,7 @@ async def test_a_stop_request_on_the_tasks_topic_stops_the_workflow(start_engine
     engine = await start_engine(register=register)
     orders = await create_pizzas(engine, 1, template_name=STOPPABLE_TEMPLATE)
     (workflow_id, order_id), *_ = orders.items()
-    await listeners_waiting(engine, [workflow_id])
+    await wait_for_listeners(engine, [workflow_id])
 
     stop = {"dagger-kind": b"stop"}
     await engine.tasks_topic.send(key=order_id, value=b"not a workflow id", headers=stop)
@@ -165,3 +154,62 @@ async def test_stopping_removes_the_workflows_timers(start_engine: EngineStarter
     assert stop_calls == [alarm.id]
     stored = await workflow(engine, workflow_id)
     assert {task.status.code for task in stored.tasks.values()} == {"STOPPED"}
+
+
+async def test_stop_hooks_write_to_the_saved_workflow(start_engine: EngineStarter) -> None:
+    """The documented stop from application code: the caller's parameters are applied, then the hooks write."""
+    engine = await start_engine()
+    (workflow_id, _), *_ = (await create_pizzas(engine, 1)).items()
+    await wait_for_listeners(engine, [workflow_id])
+
+    instance = await workflow(engine, workflow_id)
+    instance.runtime_parameters["cancel_reason"] = "changed my mind"
+    await instance.stop(runtime_parameters=instance.runtime_parameters, workflow_instance=instance)
+
+    stored = await workflow(engine, workflow_id)
+    assert stored.status.code == "STOPPED"
+    assert stored.runtime_parameters["cancel_reason"] == "changed my mind"
+    assert stored.runtime_parameters["stopped_while"] == "waiting for the pizza", "the hook's write was not saved"
+    assert instance.runtime_parameters == stored.runtime_parameters, "the caller's object shows the stop"
+
+
+class SelfCancelling(ExecutorTask[str, str]):
+    """Stops its own workflow from inside the event that runs it, with parameters of its own."""
+
+    async def execute(self, runtime_parameters: dict[str, str], workflow_instance: ITask | None = None) -> None:
+        assert workflow_instance is not None
+        await workflow_instance.stop(
+            runtime_parameters={"cancel_reason": "sold out"}, workflow_instance=workflow_instance
+        )
+
+    async def stop(
+        self, runtime_parameters: dict[str, str] | None = None, workflow_instance: ITask | None = None
+    ) -> None:
+        if runtime_parameters is not None:
+            runtime_parameters["stopped_while"] = "cancelling"
+
+
+async def test_stop_hooks_write_to_the_saved_workflow_inside_an_event(start_engine: EngineStarter) -> None:
+    def register_self_cancelling(engine: Dagger) -> None:
+        @Dagger.register_template(SELF_CANCELLING_TEMPLATE)
+        def self_cancelling(template_name: str) -> ITemplateDAG:
+            helper = DAGBuilderHelper(Dagger.app)
+            cancel = helper.build_and_link_tasks(
+                [helper.generic_executor_task_builder(task_type=SelfCancelling, name="cancel")]
+            )
+            process = helper.generic_process_builder(process_name="Cancel", root_task=cancel)
+            return helper.generic_template(template_name=template_name, root_process=process.build())
+
+    engine = await start_engine(register=register_self_cancelling)
+    workflow_id = uuid.uuid1()
+    await engine.get_template(SELF_CANCELLING_TEMPLATE).create_instance(
+        workflow_id, "key", repartition=False, submit_task=True, key=str(workflow_id)
+    )
+
+    await wait_for_status(engine, [workflow_id], "STOPPED")
+    stored = await workflow(engine, workflow_id)
+    assert stored.runtime_parameters == {
+        "key": str(workflow_id),
+        "cancel_reason": "sold out",
+        "stopped_while": "cancelling",
+    }

@@ -81,7 +81,7 @@ class FakeEngine:
             self.saves += 1
             self.workflows[task.id] = task
 
-    async def _store_and_create_task(self, task: ITemplateDAGInstance) -> None:
+    async def _store_and_create_task(self, task: ITemplateDAGInstance, *, submission: bool = False) -> None:
         if task.status.code == TaskStatusEnum.SUBMITTED.name:
             await task.start(workflow_instance=task)
         await self._update_instance(task=task)

@@ -1,0 +1,52 @@
+"""How large a message every hop of the engine carries, so that what it accepts as a listener message arrives.
+
+The engine takes listener messages of up to ``max_listener_message_bytes`` and may forward each one on
+its own topics with a key and headers added. Every client and topic on the way is sized for that
+message plus :data:`FORWARD_HEADROOM`: faust's producer (its request size) and consumer (its fetch
+size), the transactional producer under exactly-once, and the topics the engine creates. At start-up
+the engine reads the limit of its own topics and refuses to run on one too small (one created before,
+by hand or by an older version): it would drop what it should forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+FORWARD_HEADROOM = 64 * 1024
+"""Bytes a forwarded message may take beyond its value: its key, the engine's headers, the record's framing."""
+
+CLIENT_LIMITS = ("producer_max_request_size", "consumer_max_fetch_size")
+"""faust's settings that bound the size of a message its producer sends and its consumer fetches."""
+
+
+def largest_message(max_listener_message_bytes: int) -> int:
+    """The largest message the engine sends and its topics must take."""
+    return max_listener_message_bytes + FORWARD_HEADROOM
+
+
+def size_clients(options: MutableMapping[str, Any], largest: int) -> None:
+    """Set faust's client limits in ``options`` to carry ``largest`` bytes; raises ``ValueError`` for a limit the
+    application set lower."""
+    for setting in CLIENT_LIMITS:
+        given = options.get(setting)
+        if given is not None and given < largest:
+            raise ValueError(
+                f"{setting}={given} is smaller than the {largest} bytes the engine must carry "
+                f"(max_listener_message_bytes plus {FORWARD_HEADROOM} for key and headers): raise it, or lower "
+                f"max_listener_message_bytes"
+            )
+        options.setdefault(setting, largest)
+
+
+def too_small(limits: Mapping[str, int], largest: int) -> str | None:
+    """What is wrong with topics whose ``max.message.bytes`` (``limits``) is under ``largest``; None if nothing."""
+    small = {name: limit for name, limit in sorted(limits.items()) if limit < largest}
+    if not small:
+        return None
+    listed = ", ".join(f"{name} ({limit})" for name, limit in small.items())
+    return (
+        f"the engine's topics {listed} take messages of fewer bytes than the {largest} the engine forwards "
+        f"(max_listener_message_bytes plus {FORWARD_HEADROOM} for key and headers): set their max.message.bytes "
+        f"to at least {largest}, or lower max_listener_message_bytes"
+    )
