@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from dagger.service._cluster import PARTITIONS_HEADER, parse_partitions
 from examples.pizza.runner import WorkerError, WorkerProcess
-from reliability.workflow import JobTopics
+from reliability.workflow import APPLICATION_ERROR, JobTopics
 
 READY_TIMEOUT = 90.0
 
@@ -144,6 +144,10 @@ class Cluster:
                 return partitions, list(json.loads(await response.read()))
         except (aiohttp.ClientError, TimeoutError):
             return frozenset(), []
+
+    def application_errors(self) -> int:
+        """How many exceptions the workers' application code raised, from their logs."""
+        return sum(APPLICATION_ERROR in line for worker in self.workers for line in worker.log_lines())
 
     def stop(self, keep_files: bool = False) -> None:
         """Stop every worker; remove their data dirs and logs unless ``keep_files``."""

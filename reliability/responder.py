@@ -1,10 +1,11 @@
-"""The service the job workflows talk to: it answers every command and counts the commands sent twice."""
+"""The service the job workflows talk to: it answers every command, counts the commands sent twice and the jobs
+that ran twice."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,8 @@ class Responder(KafkaService):
     """Answers ``reserve`` on the reserved topic with a random key and ``confirm`` on the confirmed topic unkeyed.
 
     A receiver that deduplicates would act once per idempotency key and answer each copy the same way;
-    this one answers every copy, and counts them by the key the engine put in the command's headers.
+    this one answers every copy, and counts them by the key the engine put in the command's headers. A job
+    whose command for one step came with two keys ran that step as two different tasks: it ran twice.
     """
 
     group_prefix = "reliability-responder"
@@ -31,6 +33,7 @@ class Responder(KafkaService):
         super().__init__(bootstrap_servers)
         self.topics = topics
         self.copies: Counter[str] = Counter()
+        self.keys: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
         self.held: dict[str, dict[str, Any]] = {}
 
     @property
@@ -43,6 +46,11 @@ class Responder(KafkaService):
         """Commands received more than once: every copy after the first."""
         return self.commands - len(self.copies)
 
+    @property
+    def run_twice(self) -> int:
+        """Jobs that sent the command of a step under more than one idempotency key."""
+        return len({job for (job, _), keys in self.keys.items() if len(keys) > 1})
+
     def subscriptions(self) -> Sequence[str]:
         """The commands topic."""
         return [self.topics.commands]
@@ -52,6 +60,8 @@ class Responder(KafkaService):
         headers = dict(record.headers or ())
         key = headers.get(IDEMPOTENCY_KEY, b"").decode() or f"no-key-{record.partition}-{record.offset}"
         self.copies[key] += 1
+        command = json.loads(record.value or b"{}")
+        self.keys[str(command.get("job_id")), str(command.get("step"))].add(key)
         await super().handle_record(record)
 
     async def handle(self, topic: str, message: dict[str, Any]) -> None:

@@ -40,6 +40,8 @@ class Outcome:
     completed: int = 0
     commands: int = 0
     duplicated: int = 0
+    run_twice: int = 0
+    application_errors: int = 0
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -53,8 +55,15 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """Whether every workflow completed, no other check failed and, exactly-once, no command came twice."""
-        return self.lost == 0 and not self.problems and not (self.exactly_once and self.duplicated)
+        """Whether every workflow completed, none ran twice, the application code raised nothing, no other check
+        failed and, exactly-once, no command came twice."""
+        return (
+            self.lost == 0
+            and not self.run_twice
+            and not self.application_errors
+            and not self.problems
+            and not (self.exactly_once and self.duplicated)
+        )
 
     def summary(self) -> str:
         """One line of counts."""
@@ -63,7 +72,8 @@ class Outcome:
         return (
             f"{verdict} {self.scenario}{guarantee}: {self.workflows} workflows, "
             f"{self.completed} completed, {self.lost} lost, "
-            f"{self.commands} commands received, {self.duplicated} sent twice, {self.seconds:.1f} s, "
+            f"{self.commands} commands received, {self.duplicated} sent twice, {self.run_twice} run twice, "
+            f"{self.application_errors} application errors, {self.seconds:.1f} s, "
             f"peak worker RSS {self.peak_rss_mib:.0f} MiB"
         )
 
@@ -79,6 +89,7 @@ class Run:
         self.timeout = timeout
         self.responder = Responder(cluster.bootstrap_servers, cluster.topics)
         self.released: set[str] = set()
+        self.requests: dict[str, bytes] = {}
 
     async def __aenter__(self) -> Run:
         await self.responder.__aenter__()
@@ -88,6 +99,7 @@ class Run:
         await self.responder.__aexit__(*exc_info)
         self.outcome.commands = self.responder.commands
         self.outcome.duplicated = self.responder.duplicated
+        self.outcome.run_twice = self.responder.run_twice
 
     async def jobs(self, count: int, faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
         """Send ``count`` job requests, unkeyed, and wait until all complete or the time is up; return the
@@ -100,9 +112,13 @@ class Run:
 
     async def request(self, job_ids: list[str]) -> None:
         """Send one job request per id, unkeyed, each with a ticket of its own."""
-        requests = ((None, json.dumps({"job_id": job, "ticket": uuid.uuid4().hex}).encode()) for job in job_ids)
+        self.requests.update({job: json.dumps({"job_id": job, "ticket": uuid.uuid4().hex}).encode() for job in job_ids})
+        await self.resend(job_ids)
+
+    async def resend(self, job_ids: list[str]) -> None:
+        """Send the requests of ``job_ids`` (again), unkeyed, as they were sent first."""
         async with AIOKafkaProducer(bootstrap_servers=self.cluster.bootstrap_servers, linger_ms=5) as producer:
-            await send_messages(producer, self.cluster.topics.requests, requests)
+            await send_messages(producer, self.cluster.topics.requests, ((None, self.requests[job]) for job in job_ids))
 
     async def complete(self, job_ids: list[str], faults: list[tuple[float, Fault]] = []) -> dict[str, Workflow]:  # noqa: B006
         """Wait until the jobs complete, firing the faults on the way; count them; return the workflows last seen."""
@@ -272,15 +288,35 @@ async def lost_disk(
         before = await cluster.wait_settled(session)
         outcome.events.append(await kill_worker(0, restart_after=1, lose_disk=True)(cluster, session))
         after = await cluster.wait_settled(session)
-        changed = [job for job, workflow in before.items() if after.get(job) != workflow]
-        if changed:
-            missing = sum(job not in after for job in changed)
-            outcome.problems.append(
-                f"{len(changed)} workflows differ after the rebuild ({missing} missing), e.g. {changed[:3]}; "
-                f"{changed[0]}: {differences(before[changed[0]], after.get(changed[0]))}"
-            )
-        outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical after the rebuild")
+        compare(before, after, outcome, "after the rebuild")
         await run.jobs(count // 2)
+
+
+async def redelivery(
+    cluster: Cluster, session: aiohttp.ClientSession, count: int, outcome: Outcome, timeout: float
+) -> None:
+    """All jobs complete; every request is then sent again, as Kafka redelivers what a crashed worker read: the
+    workers create and submit each workflow again, and every workflow stays as it was."""
+    await start_workers(cluster, session, WORKERS)
+    async with Run(cluster, session, outcome, timeout) as run:
+        await run.jobs(count)
+        before = await cluster.wait_settled(session)
+        await run.resend(list(run.requests))
+        await cluster.wait_committed()
+        outcome.events.append(f"{len(run.requests)} requests sent again and read")
+        compare(before, await cluster.wait_settled(session), outcome, "after the requests came again")
+
+
+def compare(before: dict[str, Workflow], after: dict[str, Workflow], outcome: Outcome, when: str) -> None:
+    """Count the workflows of ``before`` that are the same ``after``; a difference is a problem, shown for one."""
+    changed = [job for job, workflow in before.items() if after.get(job) != workflow]
+    if changed:
+        missing = sum(job not in after for job in changed)
+        outcome.problems.append(
+            f"{len(changed)} workflows differ {when} ({missing} missing), e.g. {changed[:3]}; "
+            f"{changed[0]}: {differences(before[changed[0]], after.get(changed[0]))}"
+        )
+    outcome.events.append(f"{len(before) - len(changed)} of {len(before)} workflows identical {when}")
 
 
 async def poison(
@@ -359,6 +395,7 @@ SCENARIOS: dict[str, Scenario] = {
     "membership": membership,
     "broker-restart": broker_restart,
     "lost-disk": lost_disk,
+    "redelivery": redelivery,
     "poison": poison,
     "memory": memory,
 }
@@ -379,6 +416,7 @@ async def run_scenario(
         outcome.problems.append(f"{type(error).__name__}: {error}")
     finally:
         outcome.seconds = time.monotonic() - began
+        outcome.application_errors = cluster.application_errors()
         if not outcome.ok:
             outcome.events.append(f"logs and data kept: {cluster.where_files_are()}")
         cluster.stop(keep_files=not outcome.ok)

@@ -23,6 +23,8 @@ TEMPLATE = "ReliabilityJob"
 RESERVE, CONFIRM = "reserve", "confirm"
 MAX_MESSAGE_BYTES = 64 * 1024
 """The workers' ``max_listener_message_bytes``: larger listener messages go to the dead-letter topic."""
+APPLICATION_ERROR = "Application error: job request"
+"""How a worker logs an exception its application code raised; the fault suite counts these lines."""
 
 
 @dataclass(frozen=True)
