@@ -5,12 +5,21 @@ records are encoded the same way, UUIDs as strings, sets and tuples as lists. De
 namespace up in faust's model registry, so every task comes back as its concrete class, and converts
 each field by its declared type. Unknown fields are ignored and missing ones take their defaults, so
 records written by another version of a class still decode. Nothing is ever unpickled.
+
+A process that lacks the module of a record's class (a dashboard reading the task update topic, say)
+decodes that record as the type declared where it is found (``ITask`` for the tasks of a workflow, the
+``expected`` type at the top) and logs one warning per such class. The fields of the declared type are
+converted as usual; the data's other fields stay reachable, as faust leaves them: plain attributes with
+their JSON values (a nested record among them stays a dict), unless they would hide an attribute of the
+declared type. With no declared type to fall back to, or when decoding ``strict``ly (as the engine
+reads the workflows it runs and stores, which must never lose their classes), the record is refused.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import types
 import typing
 from collections.abc import Callable
@@ -28,6 +37,10 @@ _ORDERED_SET_FIELDS = frozenset({"parallel_child_task_list"})
 
 Converter = Callable[[Any], Any]
 
+logger = logging.getLogger(__name__)
+_warned_namespaces: set[str] = set()
+"""The unknown record types already warned about: one warning per type, not per record."""
+
 
 class RecordDecodeError(ValueError):
     """Bytes or data that are not an encoded Dagger record."""
@@ -40,22 +53,27 @@ def to_data(record: Record) -> dict[str, Any]:
     return data
 
 
-def from_data(data: Any, expected: type | None = None) -> Any:
-    """Rebuild the record that :func:`to_data` gave ``data`` for, as its concrete class."""
+def from_data(data: Any, expected: type | None = None, *, strict: bool = False) -> Any:
+    """Rebuild the record that :func:`to_data` gave ``data`` for, as its concrete class.
+
+    A class not registered in this process is replaced by ``expected``, or refused when ``strict`` (see
+    the module's docstring).
+    """
     if isinstance(data, Record):
         return data
     if not isinstance(data, dict):
         raise RecordDecodeError(f"expected an encoded record (a JSON object), got {type(data).__name__}")
-    record_type = _record_type(data, expected)
-    fields = {}
-    for name, convert in _field_converters(record_type):
-        if name in data:
-            value = data[name]
-            fields[name] = convert(value) if convert is not None and value is not None else value
-    try:
-        return record_type(**fields)
-    except TypeError as error:
-        raise RecordDecodeError(f"cannot build {record_type.__name__}: {error}") from error
+    namespace = (data.get(METADATA_KEY) or {}).get("ns")
+    if namespace is None:
+        if expected is None:
+            raise RecordDecodeError("the data names no record type")
+        return _build(expected, data, strict)
+    record_type = registry.get(namespace)
+    if record_type is None:
+        if strict or expected is None:
+            raise RecordDecodeError(f"unknown record type {namespace!r}; is the module defining it imported?")
+        return _build_as_declared(namespace, data, expected)
+    return _build(record_type, data, strict)
 
 
 def dumps(record: Record) -> bytes:
@@ -63,13 +81,14 @@ def dumps(record: Record) -> bytes:
     return json.dumps(to_data(record), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def loads(payload: bytes | str, expected: type | None = None) -> Any:
-    """Decode bytes written by :func:`dumps`; raises :class:`RecordDecodeError` for anything else."""
+def loads(payload: bytes | str, expected: type | None = None, *, strict: bool = False) -> Any:
+    """Decode bytes written by :func:`dumps` as :func:`from_data` does; raises :class:`RecordDecodeError`
+    for anything else."""
     try:
         data = json.loads(payload)
     except (ValueError, TypeError) as error:
         raise RecordDecodeError(f"not JSON: {error}") from error
-    return from_data(data, expected)
+    return from_data(data, expected, strict=strict)
 
 
 class RecordCodec(codecs.Codec):
@@ -106,43 +125,67 @@ def _plain_key(key: Any) -> Any:
     return str(key) if isinstance(key, UUID) else key
 
 
-def _record_type(data: dict[str, Any], expected: type | None) -> type:
-    namespace = (data.get(METADATA_KEY) or {}).get("ns")
-    if namespace is None:
-        if expected is None:
-            raise RecordDecodeError("the data names no record type")
-        return expected
+def _build(record_type: type, data: dict[str, Any], strict: bool) -> Any:
+    fields = {}
+    for name, convert in _field_converters(record_type, strict):
+        if name in data:
+            value = data[name]
+            fields[name] = convert(value) if convert is not None and value is not None else value
     try:
-        return registry[namespace]
-    except KeyError:
-        raise RecordDecodeError(f"unknown record type {namespace!r}; is the module defining it imported?") from None
+        return record_type(**fields)
+    except TypeError as error:
+        raise RecordDecodeError(f"cannot build {record_type.__name__}: {error}") from error
+
+
+def _build_as_declared(namespace: str, data: dict[str, Any], expected: type) -> Any:
+    """Build a record of the unregistered class ``namespace`` as its declared type ``expected``."""
+    if namespace not in _warned_namespaces:
+        _warned_namespaces.add(namespace)
+        logger.warning(
+            "Unknown record type %r (is the module defining it imported?): decoded as %s, "
+            "its other fields kept as plain attributes",
+            namespace,
+            expected.__name__,
+        )
+    record = _build(expected, data, False)
+    for name, value in data.items():
+        if name != METADATA_KEY and not hasattr(record, name):
+            setattr(record, name, value)
+    return record
 
 
 @functools.cache
-def _field_converters(record_type: type) -> tuple[tuple[str, Converter | None], ...]:
+def _field_converters(record_type: type, strict: bool) -> tuple[tuple[str, Converter | None], ...]:
     fields = record_type._options.fields  # type: ignore[attr-defined]
     return tuple(
-        (name, _list_of(_converter(typing.get_args(kind)[0])) if name in _ORDERED_SET_FIELDS else _converter(kind))
+        (
+            name,
+            _list_of(_converter(typing.get_args(kind)[0], strict))
+            if name in _ORDERED_SET_FIELDS
+            else _converter(kind, strict),
+        )
         for name, kind in fields.items()
     )
 
 
-def _converter(kind: Any) -> Converter | None:
+def _converter(kind: Any, strict: bool) -> Converter | None:
     """How to turn decoded JSON back into a value of the declared type ``kind`` (None: as it is)."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if kind is UUID:
         return _uuid
     if isinstance(kind, type) and issubclass(kind, Record):
-        return functools.partial(from_data, expected=kind)
+        return functools.partial(from_data, expected=kind, strict=strict)
     if origin is typing.Union or origin is types.UnionType:
         options = [arg for arg in args if arg is not type(None)]
-        return _converter(options[0]) if len(options) == 1 else _any
+        return _converter(options[0], strict) if len(options) == 1 else _any
     if origin in (list, tuple):
-        return _list_of(_converter(args[0]) if args else _any)
+        return _list_of(_converter(args[0], strict) if args else _any)
     if origin in (set, frozenset):
-        return _set_of(_converter(args[0]) if args else _any)
+        return _set_of(_converter(args[0], strict) if args else _any)
     if origin is dict:
-        return _dict_of(_converter(args[0]) if args else None, _converter(args[1]) if len(args) > 1 else _any)
+        return _dict_of(
+            _converter(args[0], strict) if args else None, _converter(args[1], strict) if len(args) > 1 else _any
+        )
     if isinstance(kind, typing.TypeVar) or kind is Any:
         return _any
     return None

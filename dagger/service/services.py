@@ -468,7 +468,7 @@ class Dagger(mode.Service):
             await self._stop_requested(message)
             return
         try:
-            workflow = ITask.loads(message.value)
+            workflow = codec.loads(message.value, expected=ITask, strict=True)
         except Exception as error:
             await self.dead_letters.send(message, UNDECODABLE, f"not a workflow: {type(error).__name__}: {error}")
             return
@@ -772,7 +772,7 @@ class Dagger(mode.Service):
                 await self._store.remove_trigger(trigger)
                 return
             partition = found[0]
-            workflow = codec.loads(found[1], expected=ITemplateDAGInstance)
+            workflow = codec.loads(found[1], expected=ITemplateDAGInstance, strict=True)
             task = workflow.get_task(trigger.id)
             if task is None or not _is(task, TaskStatusEnum.EXECUTING):
                 self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]

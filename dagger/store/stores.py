@@ -191,7 +191,7 @@ class RocksDBStore(IStore):
     def load_workflow(self, partition: int, key: str) -> ITemplateDAGInstance | None:
         """Return the workflow stored under ``key`` in ``partition``, decoded, or None."""
         payload = self.read_workflow(partition, key)
-        return None if payload is None else codec.loads(payload, expected=ITemplateDAGInstance)
+        return None if payload is None else codec.loads(payload, expected=ITemplateDAGInstance, strict=True)
 
     def find_workflow(self, key: str) -> tuple[int, bytes] | None:
         """Look for workflow ``key`` in the partitions this worker owns; return its partition and bytes."""
@@ -221,7 +221,7 @@ class RocksDBStore(IStore):
     async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
         """Return the workflow with id ``key`` if a partition this worker owns holds it."""
         found = self.find_workflow(key)
-        return None if found is None else codec.loads(found[1], expected=ITemplateDAGInstance)
+        return None if found is None else codec.loads(found[1], expected=ITemplateDAGInstance, strict=True)
 
     async def remove_key_value(self, key: str) -> None:
         """Delete workflow ``key`` from the partition that holds it."""

@@ -80,12 +80,19 @@ class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.t
 
     @classmethod
     def loads(cls, s: bytes, *, default_serializer: Any = None, serializer: Any = None) -> Any:
-        """Decode bytes written by :meth:`dumps` into the concrete task class they name."""
+        """Decode bytes written by :meth:`dumps` into the concrete task class they name.
+
+        A class not imported in this process decodes as ``cls``, as does a task of such a class nested
+        where an ``ITask`` is declared (see :mod:`dagger.codec`).
+        """
         return codec.loads(s, expected=cls)
 
     @classmethod
     def from_data(cls, data: Any, *, preferred_type: Any = None) -> Any:
-        """Rebuild a task from :func:`dagger.codec.to_data` data, as the concrete class it names."""
+        """Rebuild a task from :func:`dagger.codec.to_data` data, as the concrete class it names.
+
+        A class not imported in this process is rebuilt as ``cls`` (see :meth:`loads`).
+        """
         return codec.from_data(data, expected=cls)
 
     def get_id(self) -> UUID:

@@ -1,5 +1,6 @@
 """Bad messages on a listener topic: each is logged with its position, sent to the dead-letter topic with
-its reason and source, and harms nothing else."""
+its reason and source, and harms nothing else. A workflow on the tasks topic the worker cannot decode is
+dead-lettered too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
+from dagger import codec
 from dagger.service.services import Dagger
+from dagger.tasks.task import DefaultTemplateDAGInstance, KafkaCommandTask
 from examples.pizza.workflow import WaitForReady, pizza_template_by_helper
 from tests.integration.engines import (
     EngineStarter,
@@ -177,3 +180,33 @@ async def test_listener_code_raising_leaves_its_workflow_unchanged(
     for order_id in [*after.values(), *bystanders.values()]:
         await producer.send_and_wait(ready_topic, key=order_id.encode(), value=ready(order_id))
     await wait_for_status(engine, [*after, *bystanders], "COMPLETED")
+
+
+async def test_a_workflow_naming_a_task_class_the_worker_lacks_is_dead_lettered(
+    start_engine: EngineStarter, producer: AIOKafkaProducer
+) -> None:
+    """The worker never runs or stores a workflow with a stand-in for a task class it does not have."""
+    engine = await start_engine()
+    tasks_topic = engine.tasks_topic.get_topic_name()
+
+    async def send(rename_task_class_to: str | None = None) -> tuple[uuid.UUID, RecordMetadata]:
+        workflow = DefaultTemplateDAGInstance(uuid.uuid1(), partition_key_lookup="order_id")
+        workflow.runtime_parameters["order_id"] = order_id = f"order-{workflow.id}"
+        task = KafkaCommandTask(uuid.uuid1(), task_name="pay", topic="payments", parent_id=workflow.id)
+        workflow.add_task(task)
+        data = codec.to_data(workflow)
+        if rename_task_class_to is not None:
+            data["tasks"][str(task.id)][codec.METADATA_KEY] = {"ns": rename_task_class_to}
+        sent = await producer.send_and_wait(tasks_topic, key=order_id.encode(), value=json.dumps(data).encode())
+        return workflow.id, sent
+
+    known, _ = await send()
+    unknown, sent = await send(rename_task_class_to="app.tasks.PaymentCommandTask")
+
+    [letter] = await dead_letters_from(engine, tasks_topic, sent.partition, sent.offset, 1)
+    assert reasons([letter]) == ["undecodable"]
+    detail = dict(letter.headers)["dagger-dead-letter-detail"].decode()
+    assert "unknown record type 'app.tasks.PaymentCommandTask'" in detail
+    assert engine.get_instance_payload(unknown) is None
+    await wait_for(lambda: engine.get_instance_payload(known), timeout=30, message="the workflow of known classes")
+    assert_running(engine)

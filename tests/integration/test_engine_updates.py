@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -15,6 +18,7 @@ from dagger.service.services import Dagger
 from dagger.tasks.task import (
     DefaultProcessTemplateDAGInstance,
     DefaultTemplateDAGInstance,
+    ITask,
     ITemplateDAGInstance,
 )
 from examples.pizza.shop import PizzaShop
@@ -168,3 +172,64 @@ async def test_deleted_on_complete_yet_final_update_published(
         assert_concrete_pizza(final)
         assert finals[workflow_id].update_count == final.update_count
     assert list(engine._store.iter_workflows()) == []
+
+
+async def read_in_a_process_without_the_application(topic: str) -> dict[str, Any]:
+    """What ``update_reader.py``, run by this Python in a process of its own, decoded of ``topic``."""
+    reader = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("update_reader.py")),
+        bootstrap_servers(),
+        topic,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(reader.communicate(), timeout=120)
+    assert reader.returncode == 0, f"the reader failed:\n{err.decode()}"
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def test_a_reader_without_the_application_classes_decodes_every_update(
+    start_engine: EngineStarter, read_updates: ReadUpdates
+) -> None:
+    topic = unique_name("updates")
+    engine = await start_engine(task_update_topic=topic)
+    updates = await read_updates(topic)
+    async with PizzaShop(bootstrap_servers(), engine.pizza_topics):  # type: ignore[attr-defined]
+        orders = await create_pizzas(engine, 5)
+        await wait_for_status(engine, orders, "COMPLETED")
+        await updates.wait_completed(list(orders))
+    application_types = {
+        type(task)._options.namespace: type(task).__name__
+        for update in updates.decoded
+        for task in update.tasks.values()
+        if not type(task).__module__.startswith("dagger.")
+    }
+    assert set(application_types.values()) == {"OrderCommand", "WaitForReady", "Deliver"}
+
+    read = await read_in_a_process_without_the_application(topic)
+
+    assert read["imported"] == [], "the reader imported application modules"
+    assert len(read["decoded"]) == len(updates.decoded), "the reader decoded every record"
+    for workflow_id in orders:
+        seen_here = updates.of(workflow_id)
+        seen_there = [update for update in read["decoded"] if update["id"] == str(workflow_id)]
+        assert [(u["status"], u["update_count"]) for u in seen_there] == [
+            (u.status.code, u.update_count) for u in seen_here
+        ]
+        final, expected = seen_there[-1], seen_here[-1]
+        assert final["status"] == "COMPLETED" and final["type"] == "DefaultTemplateDAGInstance"
+        assert final["tasks"] == {
+            str(task_id): {
+                "name": task.task_name,
+                "status": task.status.code,
+                "type": ITask.__name__ if type(task)._options.namespace in application_types else type(task).__name__,
+                "topic": getattr(task, "topic", None),
+            }
+            for task_id, task in expected.tasks.items()
+        }
+        assert {task["status"] for task in final["tasks"].values()} == {"COMPLETED"}
+    warned = {namespace: [m for m in read["warnings"] if repr(namespace) in m] for namespace in application_types}
+    assert all(len(messages) == 1 for messages in warned.values()), warned
+    assert len(read["warnings"]) == len(application_types), read["warnings"]
