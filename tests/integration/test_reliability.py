@@ -2,8 +2,8 @@
 
 Each scenario runs three worker processes of ``reliability.worker`` in one consumer group on six
 partitions, on the real broker, and fails with the scenario's counts and events when a workflow is
-lost, a poison message is not dead-lettered, a worker stops, or (exactly-once) a command is sent
-twice. ``make reliability`` runs every scenario with 1,000 workflows, the broker restart and the
+lost or run twice, the application code raises, a poison message is not dead-lettered, a worker
+stops, or (exactly-once) a command is sent twice. ``make reliability`` runs every scenario with 1,000 workflows, the broker restart and the
 memory batches included.
 """
 
@@ -19,6 +19,7 @@ SUBSET = [
     pytest.param("sigkill", 300, "exactly_once", id="sigkill-exactly-once"),
     pytest.param("lost-disk", 200, "at_least_once", id="lost-disk"),
     pytest.param("membership", 300, "at_least_once", id="membership"),
+    pytest.param("redelivery", 200, "at_least_once", id="redelivery"),
     pytest.param("poison", 200, "at_least_once", id="poison"),
 ]
 
