@@ -7,7 +7,8 @@ import inspect
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 DEFAULT_BROKER = "kafka://127.0.0.1:9092"
@@ -54,6 +55,19 @@ async def wait_for(
             text = message() if callable(message) else message
             raise AssertionError(f"timed out after {timeout:g}s waiting for {text} (last value: {last!r})")
         await asyncio.sleep(interval)
+
+
+def write_package(root: Path, name: str, modules: Mapping[str, str]) -> None:
+    """Write the package ``name`` under ``root``: ``modules`` maps module names below it (``"a.b"``) to
+    their source; every package on the way gets an empty ``__init__.py``."""
+    package = root / name
+    for module, source in {"__init__": "", **modules}.items():
+        *packages, leaf = module.split(".")
+        for depth in range(len(packages) + 1):
+            init = package.joinpath(*packages[:depth], "__init__.py")
+            init.parent.mkdir(parents=True, exist_ok=True)
+            init.touch()
+        package.joinpath(*packages, f"{leaf}.py").write_text(source)
 
 
 async def create_topics(names: Iterable[str], partitions: int = 1, **configs: str) -> None:

@@ -36,10 +36,15 @@ class DAGBuilderHelper:
         self.app = dagger_app
 
     def build_and_link_tasks(self, tasks_builder_list: list[TaskTemplateBuilder]) -> TaskTemplate:
-        """Chain the builders' tasks in order and return the first task's definition."""
+        """Chain the builders' tasks in order and return the first task's definition.
+
+        Each builder is linked with ``set_next`` and then built, so a builder whose ``set_next`` returns
+        nothing links as well as one that returns itself.
+        """
         template = tasks_builder_list[-1].build()
         for builder in reversed(tasks_builder_list[:-1]):
-            template = builder.set_next(template).build()
+            builder.set_next(template)
+            template = builder.build()
         return template
 
     def generic_process_builder(
@@ -138,10 +143,14 @@ class DAGBuilderHelper:
     def build_and_link_processes(
         self, process_builder_list: Sequence[IProcessTemplateDAGBuilder]
     ) -> IProcessTemplateDAG:
-        """Chain the builders' processes in order and return the first process's definition."""
+        """Chain the builders' processes in order and return the first process's definition.
+
+        Each builder is linked with ``set_next_process`` and then built, whatever ``set_next_process`` returns.
+        """
         template = process_builder_list[-1].build()
         for builder in reversed(process_builder_list[:-1]):
-            template = builder.set_next_process(template).build()
+            builder.set_next_process(template)
+            template = builder.build()
         return template
 
     def generic_template(

@@ -208,7 +208,8 @@ class EventRouter:
                     task_id=UUID(update["task_id"]),
                     partition_key=update.get("partition_key"),
                 )
-                self._apply_index_update(kind, value, update["topic"], entry)
+                key = lookup_key(value, update["topic"])
+                self.engine._store.correlations.update(self.partition_of_value(value), key, kind == INDEX_ADD, entry)
             except (ValueError, KeyError, TypeError) as error:
                 raise Unusable(MALFORMED, f"index update: {type(error).__name__}: {error}") from None
         else:
@@ -314,8 +315,9 @@ class EventRouter:
     async def update_index(self, add: bool, value: str, topic: str, entry: CorreletableLookUpKey) -> None:
         """Add or remove an index entry on the owner of ``value``."""
         kind = INDEX_ADD if add else INDEX_REMOVE
-        if self.engine.owns(self.partition_of_value(value)):
-            self._apply_index_update(kind, value, topic, entry)
+        partition = self.partition_of_value(value)
+        if self.engine.owns(partition):
+            self.engine._store.correlations.update(partition, lookup_key(value, topic), add, entry)
             return
         update = {
             "topic": topic,
@@ -324,14 +326,6 @@ class EventRouter:
             "partition_key": entry.partition_key,
         }
         await self.engine.correlation_topic.send(key=value, value=json.dumps(update).encode(), headers={KIND: kind})
-
-    def _apply_index_update(self, kind: bytes, value: str, topic: str, entry: CorreletableLookUpKey) -> None:
-        index = self.engine._store.correlations
-        partition, key = self.partition_of_value(value), lookup_key(value, topic)
-        if kind == INDEX_ADD:
-            index.add(partition, key, entry)
-        else:
-            index.remove(partition, key, [(entry.workflow_id, entry.task_id)])
 
     def partition_of_value(self, value: str) -> int:
         """The partition of the index that holds the entries of correlation ``value``."""

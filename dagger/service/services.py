@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import partial
 from typing import Any, ClassVar
@@ -21,8 +21,10 @@ from dagger.modeler._creation import being_created, mark_found_stored
 from dagger.service._cluster import Cluster, describe_silences
 from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
+from dagger.service._discovery import discover, discovers
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._message_limits import largest_message, size_clients, too_small
+from dagger.service._options import CHANGELOG_ALWAYS, broker_setting, schema_registry
 from dagger.service._partitions import partition_for, workflow_key
 from dagger.service._requests import KIND, STOP, SUBMIT, decode_stop, encode_stop
 from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
@@ -48,6 +50,7 @@ from dagger.service._views import (
     tasks_blueprint,
 )
 from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
+from dagger.store._correlation_index import split_lookup_key
 from dagger.store.stores import RocksDBStore, trigger_of
 from dagger.tasks._sensor import deliver_message
 from dagger.tasks._status import is_terminal
@@ -58,6 +61,7 @@ from dagger.tasks.task import (
     ITask,
     ITemplateDAGInstance,
     KafkaListenerTask,
+    MonitoringTask,
     SystemTimerTask,
     TaskStatusEnum,
     Trigger,
@@ -71,6 +75,7 @@ __all__ = [
     "Dagger",
     "RegisterFun",
     "ServiceStateView",
+    "TaskDTO",
     "TemplateProcessView",
     "service_blueprint",
     "tasks_blueprint",
@@ -164,8 +169,14 @@ class Dagger(mode.Service):
         self.logging_config = logging_config
         self.max_listener_message_bytes = max_listener_message_bytes
         self.schema_registry_url = schema_registry_url
-        self.message_serializer = message_serializer
+        registry = schema_registry(schema_registry_url, message_serializer)
+        self.schema_registry_client = registry.client
+        self.message_serializer = registry.serializer
         self.kafka_broker_list = kafka_broker_list
+        self._without_effect = [
+            problem for problem in (registry.problem, None if enable_changelog else CHANGELOG_ALWAYS) if problem
+        ]
+        self._discovered = False
         self.started_flag = False
         self.template_dags: dict[str, ITemplateDAG] = {}
         self.process_templates: dict[str, IProcessTemplateDAG] = {}
@@ -193,9 +204,9 @@ class Dagger(mode.Service):
 
     def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:
         options: dict[str, Any] = {
-            "broker": self.config.BROKER,
+            "broker": broker_setting(self.config.BROKER, self.kafka_broker_list),
             "version": 1,
-            "autodiscover": False,
+            "autodiscover": discovers(self.config.PACKAGE_NAME),
             "origin": self.config.PACKAGE_NAME,
             "store": self.config.STORE,
             "value_serializer": "raw",
@@ -255,6 +266,18 @@ class Dagger(mode.Service):
         return consume
 
     # lifecycle
+    async def on_first_start(self) -> None:
+        """Say which of the given options have no effect, and import the application's definitions."""
+        for problem in self._without_effect:
+            logger.warning(problem)
+        self._discover_templates()
+
+    def _discover_templates(self) -> None:
+        """Import every module of ``package_name``, once, so that their ``@Dagger.register_template`` run."""
+        if not self._discovered:
+            self._discovered = True
+            discover(self.faust_app)
+
     async def on_start(self) -> None:
         """Create every topic the engine and the application declared, before anything consumes them."""
         topics = {
@@ -363,7 +386,13 @@ class Dagger(mode.Service):
         return Dagger.topics[topic_name]
 
     def get_template(self, template_name: str) -> ITemplateDAG:
-        """Return the registered workflow definition ``template_name``; raises ``TemplateDoesNotExist``."""
+        """Return the registered workflow definition ``template_name``; raises ``TemplateDoesNotExist``.
+
+        For a name not registered yet, the modules of ``package_name`` are imported first, unless that was
+        done already (the engine does it when it starts).
+        """
+        if template_name not in self.template_dags:
+            self._discover_templates()
         try:
             return self.template_dags[template_name]
         except KeyError:
@@ -674,6 +703,58 @@ class Dagger(mode.Service):
         if not after_commit(remove):
             await remove()
 
+    async def chunk_and_store_correlatable_tasks(
+        self, cor_instance: CorreletableKeyTasks, value: UUID, workflow_id: UUID
+    ) -> None:
+        """Register task ``value`` of workflow ``workflow_id`` in the chain of index chunks ``cor_instance`` is part of.
+
+        The entry goes to the last chunk of the chain, or to a new chunk linked after it when that one holds
+        ``max_correletable_keys_in_values`` entries, on the worker that owns the chain. The workflow's
+        partition key, which routes the messages found through the entry, is read from the workflow when
+        this worker holds it.
+        """
+        workflow = await self._store.get_value_for_key(str(workflow_id))
+        partition_key = None if workflow is None else workflow_key(workflow)
+        entry = CorreletableLookUpKey(workflow_id=workflow_id, task_id=value, partition_key=partition_key)
+        await self._update_index_chain(True, cor_instance.key, [entry])
+
+    async def persist_tasks_ids_for_correletable_keys(
+        self, lookup_keys: Iterable[CorreletableLookUpKey], cor_instances: list[CorreletableKeyTasks]
+    ) -> None:
+        """Make the chain of index chunks ``cor_instances`` (head first) hold exactly the tasks of ``lookup_keys``.
+
+        Its entries whose task is not in ``lookup_keys`` are removed (a chunk left empty is dropped) and the
+        entries of ``lookup_keys`` it lacks are added, on the worker that owns the chain.
+        """
+        if not cor_instances:
+            logger.error("No correlation index chunks given; nothing persisted")
+            return
+        wanted = {(entry.workflow_id, entry.task_id): entry for entry in lookup_keys}
+        held = {(entry.workflow_id, entry.task_id): entry for chunk in cor_instances for entry in chunk.lookup_keys}
+        head = cor_instances[0].key
+        await self._update_index_chain(False, head, [entry for task, entry in held.items() if task not in wanted])
+        await self._update_index_chain(True, head, [entry for task, entry in wanted.items() if task not in held])
+
+    async def _update_index_chain(self, add: bool, key: str | None, entries: list[CorreletableLookUpKey]) -> None:
+        """Add or remove ``entries`` in the chain of index chunks stored under ``key``.
+
+        A listener's key (``<value>_<topic>``) is updated on the owner of its value; any other key (an
+        overflow chunk's) where this worker holds it.
+        """
+        located = split_lookup_key(key, self._router.listeners) if key else None
+        if located is not None:
+            for entry in entries:
+                await self._router.update_index(add, located[0], located[1], entry)
+            return
+        index = self._store.correlations
+        partition = index.holder(self.owned_partitions(), key) if key else None
+        if key is None or partition is None:
+            if entries:
+                logger.error("No listener's index chain is stored under %r here; the index is unchanged", key)
+            return
+        for entry in entries:
+            index.update(partition, key, add, entry)
+
     async def get_correletable_key_instances(self, cor_instance: CorreletableKeyTasks) -> list[CorreletableKeyTasks]:
         """Return the chunks stored under ``cor_instance.key`` in the partitions this worker owns."""
         return [
@@ -696,6 +777,12 @@ class Dagger(mode.Service):
                     and (get_completed or not _is(workflow, TaskStatusEnum.COMPLETED))
                 ):
                     yield workflow, task
+
+    async def get_monitoring_task(self, task: ITask, workflow_instance: ITemplateDAGInstance) -> MonitoringTask | None:
+        """Return the monitoring task of ``task`` (a monitored process) in ``workflow_instance``, or None."""
+        monitoring_task_id = getattr(task, "monitoring_task_id", None)
+        monitor = None if monitoring_task_id is None else workflow_instance.get_task(monitoring_task_id)
+        return monitor if isinstance(monitor, MonitoringTask) else None
 
     # timers
     async def _store_trigger_instance(
@@ -800,3 +887,9 @@ def _log_repeated(workflow: ITemplateDAGInstance, submission: bool) -> None:
             workflow.id,
             workflow.status.code,
         )
+
+
+class TaskDTO(ITask, namespace="dagger.service.services.TaskDTO"):
+    """A task listed with its child tasks (the reference's record; the engine itself does not use it)."""
+
+    child_tasks: list[ITask] = []

@@ -21,6 +21,18 @@ def lookup_key(value: str, topic: str) -> str:
     return f"{value}_{topic}"
 
 
+def split_lookup_key(key: str, topics: Iterable[str]) -> tuple[str, str] | None:
+    """Return the ``(value, topic)`` whose :func:`lookup_key` is ``key``, for one of ``topics``; None if none fits.
+
+    Where two topics fit (one ends the other), the longer one is taken.
+    """
+    for topic in sorted(topics, key=len, reverse=True):
+        suffix = f"_{topic}"
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return key[: -len(suffix)], topic
+    return None
+
+
 class CorrelationIndex:
     """Chunked lists of waiting ``(workflow, task)`` pairs per correlation key, in one table partition."""
 
@@ -65,6 +77,19 @@ class CorrelationIndex:
         last.overflow_key = overflow.key
         self._write(partition, overflow)
         self._write(partition, last)
+
+    def update(self, partition: int, key: str, add: bool, entry: CorreletableLookUpKey) -> None:
+        """Register ``entry`` under ``key`` (``add``), or unregister its task from there."""
+        if add:
+            self.add(partition, key, entry)
+        else:
+            self.remove(partition, key, [(entry.workflow_id, entry.task_id)])
+
+    def holder(self, partitions: Iterable[int], key: str) -> int | None:
+        """Return the first of ``partitions`` that stores a chunk under ``key``, or None."""
+        return next(
+            (partition for partition in partitions if self.table.get(partition, key.encode()) is not None), None
+        )
 
     def remove(self, partition: int, key: str, pairs: Iterable[tuple[UUID, UUID]]) -> None:
         """Unregister the ``(workflow id, task id)`` pairs from ``key``; empty chunks are dropped."""

@@ -1,4 +1,8 @@
-"""Where a Dagger engine keeps its state: workflows, timers and the correlation index."""
+"""Where a Dagger engine keeps its state: workflows, timers and the correlation index.
+
+``TERMINAL_STATUSES``, the status codes after which a task never runs again, can be imported from here
+too, as from the reference's store.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import abc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from dagger import codec
@@ -15,8 +19,10 @@ from dagger.store._correlation_index import CorrelationIndex
 from dagger.store._memory_budget import MemoryBudget, open_within
 from dagger.store._partitioned_table import PartitionedTable
 from dagger.store._trigger_index import TriggerIndex
-from dagger.tasks.task import ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
+from dagger.tasks.task import TERMINAL_STATUSES, ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
 from dagger.utils import clock
+
+__all__ = ["LISTING_BATCH", "TERMINAL_STATUSES", "IStore", "RocksDBStore", "trigger_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +82,19 @@ class IStore(abc.ABC):
     async def get_trigger(self, key: Any, use_partition: bool = False) -> Trigger | None:
         """Return the timer of ``key``, a ``(workflow id, task id)`` pair, or None."""
 
-    @abc.abstractmethod
-    def get_valid_triggers(self) -> AsyncIterator[Trigger]:
-        """Yield the timers that are due, at most ``max_tasks_per_trigger`` per tick."""
+    if TYPE_CHECKING:  # what an implementation is, for type checkers: an async generator
+
+        @abc.abstractmethod
+        def get_valid_triggers(self) -> AsyncIterator[Trigger]: ...
+
+    else:
+
+        @abc.abstractmethod
+        async def get_valid_triggers(self):
+            """Yield the timers that are due, at most ``max_tasks_per_trigger`` per tick.
+
+            Declared a coroutine, as in the reference; an implementation is an async generator.
+            """
 
     @abc.abstractmethod
     def initialize(self, *args: Any, **kwargs: Any) -> None:
@@ -247,10 +263,10 @@ class RocksDBStore(IStore):
                 partition, await self._create_trigger_instance_from_trigger_task(task_instance, wokflow_instance)
             )
 
-    async def remove_trigger(self, value: Trigger) -> None:
-        """Unschedule ``value`` in whichever owned partition holds it."""
+    async def remove_trigger(self, key: Trigger) -> None:
+        """Unschedule the timer ``key`` in whichever owned partition holds it."""
         for partition in self.app.owned_partitions():
-            if self.triggers.remove(partition, value.workflow_id, value.id):  # type: ignore[arg-type]
+            if self.triggers.remove(partition, key.workflow_id, key.id):  # type: ignore[arg-type]
                 return
 
     async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:

@@ -71,14 +71,15 @@ class ParallelCompositeTaskTemplateBuilder(DefaultTaskTemplateBuilder):
         self.parallel_tasks.append(task_template)
         return self
 
-    @staticmethod
-    def get_parallel_tasks_templates(no_of_parallel_tasks: int, task_template: TaskTemplate) -> list[TaskTemplate]:
+    def get_parallel_tasks_templates(
+        self, no_of_parallel_tasks: int, task_template: TaskTemplate
+    ) -> list[TaskTemplate]:
         """Return ``no_of_parallel_tasks`` references to ``task_template``."""
         return [task_template] * no_of_parallel_tasks
 
-    def set_task_operator(self, operator_type: TaskOperator) -> ParallelCompositeTaskTemplateBuilder:
+    def set_task_operator(self, operator: TaskOperator) -> ParallelCompositeTaskTemplateBuilder:
         """Set how the children join: JOIN_ALL or ATLEAST_ONE."""
-        self.operator_type = operator_type
+        self.operator_type = operator
         return self
 
     def build(self) -> TaskTemplate:

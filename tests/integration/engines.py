@@ -8,6 +8,7 @@ started is stopped when the test ends.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -70,7 +71,8 @@ class EngineStarter:
         """Start an engine of ``setup`` (new unique names when None) and wait until it owns its partitions.
 
         ``options`` (``web_enabled``, ``task_update_topic``, ``task_update_callbacks``,
-        ``delete_workflow_on_complete``, ...) are added to the setup's and passed to :class:`Dagger`; with
+        ``delete_workflow_on_complete``, a ``broker`` other than the test broker, ...) are added to the
+        setup's and passed to :class:`Dagger`; with
         ``web_enabled=True`` and no ``web_port`` a free port is chosen. ``register(engine)`` runs after
         the pizza templates are registered and before the engine starts: the place to register more
         templates. The engine's setup is ``engine.test_setup`` and its topics ``engine.pizza_topics``.
@@ -82,7 +84,7 @@ class EngineStarter:
         settings.setdefault("web_host", "127.0.0.1")
         settings.setdefault("web_bind", "127.0.0.1")
         engine = Dagger(
-            broker=broker_url(),
+            broker=settings.pop("broker", broker_url()),
             datadir=str(setup.datadir),
             application_name=setup.application_name,
             tasks_topic=setup.tasks_topic,
@@ -194,6 +196,11 @@ async def wait_for_listeners(engine: Dagger, ids: Iterable[uuid.UUID], timeout: 
         return True
 
     await wait_for(waiting, timeout=timeout, message="the listeners to be waiting")
+
+
+def ready(order_id: str, **extra: Any) -> bytes:
+    """The shop's message saying the pizza of ``order_id`` is ready (with ``extra`` fields)."""
+    return json.dumps({"order_id": order_id, "status": "ready", **extra}).encode()
 
 
 def tasks_by_name(found: ITemplateDAGInstance) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tests.integration.engines import (
     EngineStarter,
     create_pizzas,
     dead_letters_from,
+    ready,
     reasons,
     statuses,
     tasks_by_name,
@@ -46,10 +47,6 @@ def register_fussy_template(engine: Dagger) -> None:
     topics = engine.pizza_topics  # type: ignore[attr-defined]
 
     Dagger.register_template(FUSSY_TEMPLATE)(lambda name: pizza_template_by_helper(name, topics, FussyWaitForReady))
-
-
-def ready(order_id: str, **extra: Any) -> bytes:
-    return json.dumps({"order_id": order_id, "status": "ready", **extra}).encode()
 
 
 def position(sent: RecordMetadata) -> str:

@@ -22,6 +22,7 @@ from examples.pizza.workflow import BUILDERS_TEMPLATE
 from tests.integration.engines import (
     EngineStarter,
     create_pizzas,
+    ready,
     wait_for_listeners,
     wait_for_status,
     workflow,
@@ -43,9 +44,8 @@ async def create_then_submit(engine: Dagger, order_id: str, repartition: bool) -
 
 async def say_ready(engine: Dagger, order_id: str) -> None:
     """Tell the engine, as the pizza shop would, that the pizza of ``order_id`` is ready."""
-    ready = json.dumps({"order_id": order_id, "status": "ready", "oven": "wood-fired"}).encode()
     async with AIOKafkaProducer(bootstrap_servers=bootstrap_servers()) as producer:
-        await producer.send_and_wait(engine.pizza_topics.ready, key=order_id.encode(), value=ready)  # type: ignore[attr-defined]
+        await producer.send_and_wait(engine.pizza_topics.ready, key=order_id.encode(), value=ready(order_id))  # type: ignore[attr-defined]
 
 
 async def orders_sent(engine: Dagger) -> Counter[str]:

@@ -3,8 +3,8 @@
 Each scenario runs three worker processes of ``reliability.worker`` in one consumer group on six
 partitions, on the real broker, and fails with the scenario's counts and events when a workflow is
 lost or run twice, the application code raises, a poison message is not dead-lettered, a worker
-stops, or (exactly-once) a command is sent twice. ``make reliability`` runs every scenario with 1,000 workflows, the broker restart and the
-memory batches included.
+stops, or (exactly-once) a command is sent twice. ``make reliability`` runs every scenario with 1,000
+workflows, the broker restart and the memory batches included.
 """
 
 from __future__ import annotations

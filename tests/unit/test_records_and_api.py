@@ -49,9 +49,9 @@ PUBLIC_NAMES = {
         "TemplateDAG ProcessTemplateDagBuilder DynamicProcessTemplateDagBuilder ParallelCompositeProcessTemplateDagBuilder"
     ),
     "dagger.modeler.builder_helper": "DAGBuilderHelper",
-    "dagger.store.stores": "IStore RocksDBStore",
+    "dagger.store.stores": "IStore RocksDBStore TERMINAL_STATUSES",
     "dagger.service.services": (
-        "Dagger ServiceStateView DagProcessView TemplateProcessView RegisterFun RESTART_WAIT_TIME "
+        "Dagger ServiceStateView DagProcessView TemplateProcessView TaskDTO RegisterFun RESTART_WAIT_TIME "
         "service_blueprint tasks_blueprint logger"
     ),
 }
@@ -70,6 +70,14 @@ SIGNATURES = {
     ("dagger.templates.template", "ParallelCompositeTaskTemplate.__init__"): (
         "self app type name task_dag_templates child_task_templates allow_skip_to reprocess_on_message parallel_operator_type"
     ),
+    ("dagger.templates.template", "ParallelCompositeTaskTemplateBuilder.__init__"): (
+        "self app no_of_parallel_tasks task_template"
+    ),
+    ("dagger.templates.template", "ParallelCompositeTaskTemplateBuilder.add_parallel_task"): "self task_template",
+    ("dagger.templates.template", "ParallelCompositeTaskTemplateBuilder.get_parallel_tasks_templates"): (
+        "self no_of_parallel_tasks task_template"
+    ),
+    ("dagger.templates.template", "ParallelCompositeTaskTemplateBuilder.set_task_operator"): "self operator",
     ("dagger.templates.template", "DefaultIntervalTaskTemplate.__init__"): (
         "self app type name time_to_execute_key time_to_force_complete_key interval_execute_period_key "
         "task_dag_templates allow_skip_to"
@@ -104,6 +112,10 @@ SIGNATURES = {
         "self task_instance key new_task workflow_instance"
     ),
     ("dagger.service.services", "Dagger.remove_task_from_correletable_keys_table"): "self task workflow_instance",
+    ("dagger.service.services", "Dagger.chunk_and_store_correlatable_tasks"): "self cor_instance value workflow_id",
+    ("dagger.service.services", "Dagger.get_correletable_key_instances"): "self cor_instance",
+    ("dagger.service.services", "Dagger.persist_tasks_ids_for_correletable_keys"): "self lookup_keys cor_instances",
+    ("dagger.service.services", "Dagger.get_monitoring_task"): "self task workflow_instance",
     ("dagger.service.services", "Dagger.get_instance"): "self id log",
     ("dagger.service.services", "Dagger.submit"): "self task repartition",
     ("dagger.service.services", "Dagger.create_topic"): (
@@ -113,6 +125,23 @@ SIGNATURES = {
     ("dagger.store.stores", "IStore.insert_key_value"): "self key value",
     ("dagger.store.stores", "IStore.store_trigger_instance"): "self task_instance wokflow_instance",
     ("dagger.store.stores", "IStore.process_trigger_task_complete"): "self task wokflow_instance",
+    ("dagger.store.stores", "IStore.insert_trigger"): "self value",
+    ("dagger.store.stores", "IStore.remove_trigger"): "self value",
+    ("dagger.store.stores", "IStore.get_trigger"): "self key use_partition",
+    ("dagger.store.stores", "IStore.get_valid_triggers"): "self",
+    ("dagger.store.stores", "IStore.process_system_timer_task"): "self timer_task",
+    ("dagger.store.stores", "RocksDBStore.insert_trigger"): "self value",
+    ("dagger.store.stores", "RocksDBStore.remove_trigger"): "self key",
+    ("dagger.store.stores", "RocksDBStore.get_trigger"): "self key use_partition",
+    ("dagger.store.stores", "RocksDBStore.get_value_for_key"): "self key",
+}
+
+COROUTINES = {
+    "dagger.store.stores": "IStore.get_valid_triggers IStore.insert_trigger IStore.remove_trigger IStore.get_trigger",
+    "dagger.service.services": (
+        "Dagger.get_monitoring_task Dagger.chunk_and_store_correlatable_tasks "
+        "Dagger.persist_tasks_ids_for_correletable_keys Dagger.get_correletable_key_instances"
+    ),
 }
 
 
@@ -128,6 +157,18 @@ def test_signatures_take_the_reference_parameters(module, qualname):
     owner_name, method = qualname.split(".")
     function = getattr(getattr(importlib.import_module(module), owner_name), method)
     assert " ".join(inspect.signature(function).parameters) == SIGNATURES[(module, qualname)]
+
+
+@pytest.mark.parametrize(("module", "qualname"), [(m, q) for m, names in COROUTINES.items() for q in names.split()])
+def test_methods_the_reference_declares_async_are_coroutines(module, qualname):
+    owner_name, method = qualname.split(".")
+    assert inspect.iscoroutinefunction(getattr(getattr(importlib.import_module(module), owner_name), method))
+
+
+def test_the_rocksdb_store_yields_due_triggers_from_an_async_generator():
+    from dagger.store.stores import RocksDBStore
+
+    assert inspect.isasyncgenfunction(RocksDBStore.get_valid_triggers)
 
 
 def test_record_fields_keep_the_reference_order():
@@ -195,6 +236,27 @@ def test_workflow_round_trips_through_bytes_keeping_concrete_classes():
     assert ITask.loads(workflow.dumps()) == workflow and ITask.from_data(codec.to_data(workflow)) == workflow
 
 
+def test_task_dto_carries_its_child_tasks_as_their_own_classes():
+    from dagger.service.services import TaskDTO
+
+    listener = KafkaListenerTask(uuid.uuid1(), topic="t")
+    composite = ParallelCompositeTask(uuid.uuid1(), parallel_child_task_list=[listener.id])
+    listing = TaskDTO(uuid.uuid1(), task_name="P", child_tasks=[listener, composite])
+    decoded = ITask.loads(listing.dumps())
+    assert type(decoded) is TaskDTO and decoded == listing
+    assert [type(task) for task in decoded.child_tasks] == [KafkaListenerTask, ParallelCompositeTask]
+    assert TaskDTO(uuid.uuid1()).child_tasks == [] and TaskDTO(uuid.uuid1()).child_tasks is not listing.child_tasks
+
+
+def test_the_store_names_the_statuses_after_which_a_task_never_runs_again():
+    from dagger.store.stores import TERMINAL_STATUSES
+    from dagger.tasks._status import is_terminal
+    from dagger.tasks.task import TaskStatusEnum
+
+    assert TERMINAL_STATUSES == ["COMPLETED", "SKIPPED", "FAILURE", "STOPPED"]
+    assert {status.name for status in TaskStatusEnum if is_terminal(status.name)} == set(TERMINAL_STATUSES)
+
+
 def test_correlation_records_hash_by_value_and_round_trip():
     key = CorreletableLookUpKey(uuid.UUID(int=1), uuid.UUID(int=2))
     assert {key, CorreletableLookUpKey(uuid.UUID(int=1), uuid.UUID(int=2))} == {key}
@@ -224,33 +286,17 @@ def test_an_unsupported_store_is_refused_at_construction(store):
     assert Dagger.app is before
 
 
-def test_logging_config_reaches_faust(tmp_path):
-    from dagger.service.services import Dagger
-
+def test_logging_config_reaches_faust(offline_engine):
     logging_config = {"version": 1, "loggers": {"dagger": {"level": "DEBUG"}}}
-    previous_app, previous_topics = Dagger.app, dict(Dagger.topics)
-    try:
-        engine = Dagger(broker="kafka://127.0.0.1:9092", datadir=str(tmp_path), logging_config=logging_config)
-        assert engine.faust_app.conf.logging_config == logging_config
-    finally:
-        Dagger.app = previous_app
-        Dagger.topics.clear()
-        Dagger.topics.update(previous_topics)
+    engine = offline_engine(logging_config=logging_config)
+    assert engine.faust_app.conf.logging_config == logging_config
 
 
 @pytest.mark.parametrize("guarantee", ["exactly_once", "enum", "at_least_once"])
-def test_exactly_once_is_run_by_the_engine_not_by_faust(tmp_path, guarantee):
+def test_exactly_once_is_run_by_the_engine_not_by_faust(offline_engine, guarantee):
     from faust.types import ProcessingGuarantee
 
-    from dagger.service.services import Dagger
-
-    previous_app, previous_topics = Dagger.app, dict(Dagger.topics)
-    try:
-        given = ProcessingGuarantee.EXACTLY_ONCE if guarantee == "enum" else guarantee
-        engine = Dagger(broker="kafka://127.0.0.1:9092", datadir=str(tmp_path), processing_guarantee=given)
-    finally:
-        Dagger.app = previous_app
-        Dagger.topics.clear()
-        Dagger.topics.update(previous_topics)
+    given = ProcessingGuarantee.EXACTLY_ONCE if guarantee == "enum" else guarantee
+    engine = offline_engine(processing_guarantee=given)
     assert engine.exactly_once == (guarantee != "at_least_once")
     assert engine.faust_app.conf.processing_guarantee == ProcessingGuarantee.AT_LEAST_ONCE

@@ -10,6 +10,7 @@ import pytest
 from dagger import codec
 from dagger.exceptions.exceptions import InvalidTaskType, InvalidTriggerTimeForTask, TaskInvalidState
 from dagger.modeler.builder_helper import DAGBuilderHelper
+from dagger.modeler.definition import ProcessTemplateDagBuilder
 from dagger.service.services import Dagger
 from dagger.tasks.task import (
     DefaultProcessTemplateDAGInstance,
@@ -23,8 +24,10 @@ from dagger.tasks.task import (
 from dagger.templates.template import (
     DecisionTaskTemplateBuilder,
     DefaultTaskTemplateBuilder,
+    IProcessTemplateDAG,
     KafkaCommandTaskTemplateBuilder,
     KafkaListenerTaskTemplateBuilder,
+    TaskTemplate,
     TriggerTaskTemplateBuilder,
 )
 from tests.unit.workflows import (
@@ -32,6 +35,7 @@ from tests.unit.workflows import (
     OrderCommand,
     OrderListener,
     every_task_type_template,
+    executed,
     order_template,
     preprocessing_builder,
 )
@@ -172,6 +176,44 @@ async def test_dynamic_process_without_anything_to_expand_is_invalid(engine):
     )
     with pytest.raises(TaskInvalidState):
         await template.create_instance(uuid.uuid1(), "k", repartition=False, k="1")
+
+
+class QuietTaskBuilder(DefaultTaskTemplateBuilder):
+    """An application's builder whose ``set_next`` returns nothing."""
+
+    def set_next(self, task_template: TaskTemplate) -> None:  # type: ignore[override]
+        super().set_next(task_template)
+
+
+class QuietProcessBuilder(ProcessTemplateDagBuilder):
+    """An application's builder whose ``set_next_process`` returns nothing."""
+
+    def set_next_process(self, task: IProcessTemplateDAG) -> None:  # type: ignore[override]
+        super().set_next_process(task)
+
+
+async def test_the_helper_links_builders_whose_setters_return_nothing(engine):
+    helper = DAGBuilderHelper(engine)
+
+    def task(name: str) -> QuietTaskBuilder:
+        builder = QuietTaskBuilder(engine)
+        builder.set_type(Note)
+        builder.set_name(name)
+        return builder
+
+    def process(name: str, *tasks: str) -> QuietProcessBuilder:
+        builder = QuietProcessBuilder(engine)
+        builder.set_name(name)
+        builder.set_type(DefaultProcessTemplateDAGInstance)
+        builder.set_root_task(helper.build_and_link_tasks([task(name) for name in tasks]))
+        return builder
+
+    root = helper.build_and_link_processes([process("P", "a", "b"), process("Q", "c")])
+    template = helper.generic_template(template_name="Quiet", root_process=root)
+    executed.clear()
+    workflow = await template.create_instance(uuid.uuid1(), "k", repartition=False, submit_task=True, k="1")
+    assert executed == ["Quiet.P.a", "Quiet.P.b", "Quiet.Q.c"]
+    assert workflow.status.code == "COMPLETED"
 
 
 def test_builders_reject_task_classes_of_the_wrong_family(engine):
