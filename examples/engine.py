@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from faust.types import TopicT
@@ -11,6 +13,8 @@ from dagger.service.services import Dagger
 from examples.pizza.settings import WorkerSettings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+logger = logging.getLogger(__name__)
 
 
 def create_engine(settings: WorkerSettings, **options: Any) -> Dagger:
@@ -39,3 +43,16 @@ def run_engine(engine: Dagger, settings: WorkerSettings) -> None:
     """Log at the level of ``settings`` and run ``engine`` until it is stopped."""
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     engine.main()
+
+
+async def json_requests(payloads: AsyncIterator[bytes], *fields: str, what: str) -> AsyncIterator[tuple[str, ...]]:
+    """The ``fields`` of each JSON object of ``payloads``, as text; one that lacks them is logged as a ``what``
+    ignored and passed over."""
+    async for payload in payloads:
+        try:
+            request = json.loads(payload)
+            values = tuple(str(request[field]) for field in fields)
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning("%s %r ignored: %s", what, payload, error)
+            continue
+        yield values

@@ -15,13 +15,12 @@ among them ``DAGGER_PARTITIONS`` and ``DAGGER_PROCESSING_GUARANTEE``. Run it wit
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
 
 from dagger.service.services import Dagger
-from examples.engine import create_engine, run_engine
+from examples.engine import create_engine, json_requests, run_engine
 from examples.pizza.settings import WorkerSettings
 from reliability.workflow import APPLICATION_ERROR, MAX_MESSAGE_BYTES, TEMPLATE, JobTopics, register_job_template
 
@@ -61,13 +60,7 @@ def created_on_owner(job_id: str) -> bool:
 async def create_jobs(requests: AsyncIterator[bytes]) -> None:
     """Create and submit the job workflow of each request."""
     template = engine.get_template(TEMPLATE)
-    async for payload in requests:
-        try:
-            request = json.loads(payload)
-            job_id, ticket = str(request["job_id"]), str(request["ticket"])
-        except (ValueError, KeyError, TypeError) as error:
-            logger.warning("Job request %r ignored: %s", payload, error)
-            continue
+    async for job_id, ticket in json_requests(requests, "job_id", "ticket", what="Job request"):
         repartition = created_on_owner(job_id)
         try:
             workflow = await template.create_instance(

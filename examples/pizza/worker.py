@@ -7,13 +7,12 @@ A request is JSON ``{"order_id": "..."}``; a cancellation, on the cancellations 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 
 from dagger.exceptions.exceptions import WorkflowUnavailable
 from dagger.service.services import Dagger
-from examples.engine import create_engine, requests_topic, run_engine
+from examples.engine import create_engine, json_requests, requests_topic, run_engine
 from examples.pizza.settings import WorkerSettings, workflow_id
 from examples.pizza.workflow import BUILDERS_TEMPLATE, register_pizza_templates
 
@@ -32,12 +31,7 @@ register_pizza_templates(settings.topics)
 async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
     """Create and start the pizza workflow of each requested order."""
     template = engine.get_template(BUILDERS_TEMPLATE)
-    async for payload in requests:
-        try:
-            order_id = str(json.loads(payload)["order_id"])
-        except (ValueError, KeyError, TypeError) as error:
-            logger.warning("Pizza request %r ignored: %s", payload, error)
-            continue
+    async for (order_id,) in json_requests(requests, "order_id", what="Pizza request"):
         await template.create_instance(
             workflow_id(order_id), "order_id", repartition=False, submit_task=True, order_id=order_id
         )
@@ -46,13 +40,7 @@ async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
 @Dagger.app.faust_app.agent(Dagger.create_topic(settings.cancellations_topic, key_type=bytes, value_type=bytes))
 async def cancel_pizza_orders(cancellations: AsyncIterator[bytes]) -> None:
     """Stop the workflow of each cancelled order, whichever worker holds it, with the reason among its parameters."""
-    async for payload in cancellations:
-        try:
-            cancellation = json.loads(payload)
-            order_id, reason = str(cancellation["order_id"]), str(cancellation["reason"])
-        except (ValueError, KeyError, TypeError) as error:
-            logger.warning("Cancellation %r ignored: %s", payload, error)
-            continue
+    async for order_id, reason in json_requests(cancellations, "order_id", "reason", what="Cancellation"):
         try:
             workflow = await engine.get_instance(workflow_id(order_id))
         except WorkflowUnavailable as error:

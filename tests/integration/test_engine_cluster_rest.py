@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from collections.abc import Iterable
 from itertools import count
@@ -69,7 +71,8 @@ async def test_two_workers_answer_for_the_whole_cluster(kafka_broker: str) -> No
         await check_instances_on_both(session, workers, ids)
         await check_lists(session, workers, ids)
         cancelled = await check_cancellations_across_workers(session, workers)
-        await check_takeover(session, survivor=first, stopped=second, ids=ids | cancelled)
+        unanswered = await check_cancellation_while_the_owner_is_silent(session, workers)
+        await check_takeover(session, survivor=first, stopped=second, ids=ids | cancelled | {unanswered})
 
 
 async def check_instances_on_both(session: aiohttp.ClientSession, workers: list[WorkerProcess], ids: set[str]) -> None:
@@ -134,6 +137,38 @@ async def check_cancellations_across_workers(session: aiohttp.ClientSession, wor
         assert parameters["cancel_reason"] == f"{order} is not wanted", parameters
         assert parameters["stopped_while"] == "waiting for the pizza", parameters
     return set(waiting.values())
+
+
+async def check_cancellation_while_the_owner_is_silent(
+    session: aiohttp.ClientSession, workers: list[WorkerProcess]
+) -> str:
+    """While the worker holding an order is frozen, the other worker's cancellation agent gets
+    ``WorkflowUnavailable`` from ``get_instance`` after its bounded wait, logs why, and goes on; the order
+    still waits once the holder is back. Returns the id of the order's workflow."""
+    reader, holder = workers
+    reader_partitions, holder_partitions = await owned_partitions(session, workers)
+    order = next(f"silent-{n}" for n in count() if partition_for(f"silent-{n}", PARTITIONS) in holder_partitions)
+    waiting = str(workflow_id(order))
+    settings = reader.settings
+    async with AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers) as producer:
+        await send_requests(producer, settings.requests_topic, [order])
+        await wait_for(lambda: statuses_are(session, reader, [waiting], "EXECUTING"), SETTLE_TIMEOUT, "order waiting")
+        os.kill(holder.pid, signal.SIGSTOP)
+        try:
+            cancellation = json.dumps({"order_id": order, "reason": "nobody answers"}).encode()
+            await producer.send_and_wait(settings.cancellations_topic, cancellation, partition=min(reader_partitions))
+            await wait_for(
+                lambda: any(f"Order {order} not cancelled" in line for line in reader.log_lines()),
+                SETTLE_TIMEOUT,
+                "the cancellation to fail",
+            )
+        finally:
+            os.kill(holder.pid, signal.SIGCONT)
+    [failure] = [line for line in reader.log_lines() if f"Order {order} not cancelled" in line]
+    assert f"workflow {waiting} is not on this worker and no other answered for it" in failure, failure
+    assert holder.base_url in failure, failure
+    assert await statuses_are(session, reader, [waiting], "EXECUTING")
+    return waiting
 
 
 async def statuses_are(session: aiohttp.ClientSession, worker: WorkerProcess, ids: Iterable[str], status: str) -> bool:

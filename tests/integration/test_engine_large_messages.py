@@ -4,7 +4,8 @@ Two pizza workers share four partitions and take listener messages of up to the 
 ``max_listener_message_bytes`` (1 MiB). Each "ready" message is written to a partition of the worker
 that does not hold its workflow, so it travels every hop: forwarded on the correlation topic, then
 handled by the workflow's owner. A message of the limit and one byte less complete their workflows;
-one byte more is dead-lettered, with a marker in place of its value.
+one byte more is dead-lettered, with a marker in place of its value. An engine whose own topic was
+created too small for the limit refuses to start.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from dagger.service._dead_letters import REASON
 from dagger.service._partitions import partition_for
 from examples.pizza.runner import send_requests
 from examples.pizza.settings import workflow_id
-from tests.integration.engines import dead_letters_from
+from tests.integration.engines import EngineStarter, dead_letters_from
 from tests.integration.groups import SETTLE_TIMEOUT, get, owned_partitions, pizza_group
-from tests.support import wait_for
+from tests.support import create_topics, wait_for
 
 PARTITIONS = 4
 LIMIT = 1_048_576
@@ -90,3 +92,11 @@ async def test_messages_at_the_limit_travel_every_hop_and_larger_ones_are_dead_l
             }
         }
         assert await status_of(session, base_url, oversized) == "EXECUTING"
+
+
+async def test_an_engine_topic_created_too_small_is_refused_at_start_up(start_engine: EngineStarter) -> None:
+    setup = start_engine.new_setup()
+    correlation = f"{setup.application_name}-correlation"
+    await create_topics([correlation], **{"max.message.bytes": "100000"})
+    with pytest.raises(ValueError, match=f"{correlation} \\(100000\\)"):
+        await start_engine(setup)

@@ -79,6 +79,21 @@ async def read_updates() -> AsyncIterator[ReadUpdates]:
         await consumer.stop()
 
 
+async def pizzas_with_updates(
+    start_engine: EngineStarter, read_updates: ReadUpdates, count: int
+) -> tuple[Dagger, str, dict[uuid.UUID, str], UpdateTopic]:
+    """An engine publishing on an update topic of its own, which has completed ``count`` pizza workflows; the
+    engine, the topic's name, the orders by workflow id and the topic read until every workflow completed."""
+    topic = unique_name("updates")
+    engine = await start_engine(task_update_topic=topic)
+    updates = await read_updates(topic)
+    async with PizzaShop(bootstrap_servers(), engine.pizza_topics):  # type: ignore[attr-defined]
+        orders = await create_pizzas(engine, count)
+        await wait_for_status(engine, orders, "COMPLETED")
+        await updates.wait_completed(list(orders))
+    return engine, topic, orders, updates
+
+
 def assert_concrete_pizza(update: ITemplateDAGInstance) -> None:
     """A decoded pizza workflow is made of the classes it was created with, all COMPLETED."""
     assert type(update) is DefaultTemplateDAGInstance
@@ -93,13 +108,7 @@ def assert_concrete_pizza(update: ITemplateDAGInstance) -> None:
 
 
 async def test_update_topic_carries_every_save(start_engine: EngineStarter, read_updates: ReadUpdates) -> None:
-    topic = unique_name("updates")
-    engine = await start_engine(task_update_topic=topic)
-    updates = await read_updates(topic)
-    async with PizzaShop(bootstrap_servers(), engine.pizza_topics):  # type: ignore[attr-defined]
-        orders = await create_pizzas(engine, 10)
-        await wait_for_status(engine, orders, "COMPLETED")
-        await updates.wait_completed(list(orders))
+    engine, _, orders, updates = await pizzas_with_updates(start_engine, read_updates, 10)
 
     for workflow_id, order_id in orders.items():
         published = updates.of(workflow_id)
@@ -193,13 +202,7 @@ async def read_in_a_process_without_the_application(topic: str) -> dict[str, Any
 async def test_a_reader_without_the_application_classes_decodes_every_update(
     start_engine: EngineStarter, read_updates: ReadUpdates
 ) -> None:
-    topic = unique_name("updates")
-    engine = await start_engine(task_update_topic=topic)
-    updates = await read_updates(topic)
-    async with PizzaShop(bootstrap_servers(), engine.pizza_topics):  # type: ignore[attr-defined]
-        orders = await create_pizzas(engine, 5)
-        await wait_for_status(engine, orders, "COMPLETED")
-        await updates.wait_completed(list(orders))
+    _, topic, orders, updates = await pizzas_with_updates(start_engine, read_updates, 5)
     application_types = {
         type(task)._options.namespace: type(task).__name__
         for update in updates.decoded

@@ -107,3 +107,15 @@ async def test_the_monitoring_task_of_a_monitored_process_is_found_in_its_workfl
     assert await engine.get_monitoring_task(process, workflow) is monitor
     assert await engine.get_monitoring_task(MonitoredProcessTemplateDAGInstance(uuid.uuid1()), workflow) is None
     assert await engine.get_monitoring_task(ExecutorTask(uuid.uuid1()), workflow) is None
+
+
+@pytest.mark.parametrize("setting", ["producer_max_request_size", "consumer_max_fetch_size"])
+def test_a_client_limit_below_the_largest_forwarded_message_is_refused(offline_engine, setting):
+    with pytest.raises(ValueError, match=setting):
+        offline_engine(**{setting: 1_000_000})
+
+
+def test_the_clients_are_sized_for_the_largest_forwarded_message(offline_engine):
+    engine = offline_engine(max_listener_message_bytes=2_000_000)
+    conf = engine.faust_app.conf
+    assert conf.producer_max_request_size == conf.consumer_max_fetch_size == 2_000_000 + 64 * 1024
