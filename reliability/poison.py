@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from dagger.wire import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from reliability.workflow import MAX_MESSAGE_BYTES, JobTopics
 
-REASON = "dagger-dead-letter-reason"
-SOURCE = ("dagger-source-topic", "dagger-source-partition", "dagger-source-offset")
+SOURCE = (SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from dagger.wire import IDEMPOTENCY_KEY
 from examples.kafka_service import KafkaService
 from reliability.workflow import RESERVE, JobTopics
 
-IDEMPOTENCY_KEY = "dagger-idempotency-key"
 HOSTAGE_PREFIX = "hostage-"
 """Jobs whose id starts with this are not answered until :meth:`Responder.release` is called."""
 

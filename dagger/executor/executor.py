@@ -8,9 +8,9 @@ from typing import Any
 
 from dagger.exceptions.exceptions import TaskInvalidState
 from dagger.modeler._creation import found_stored
-from dagger.service._requests import KIND, SUBMIT
 from dagger.tasks._status import status_of
 from dagger.tasks.task import ITemplateDAGInstance, TaskStatusEnum
+from dagger.wire import KIND, SUBMIT
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from dagger.modeler.definition import (
     DynamicProcessTemplateDagBuilder,
     ProcessTemplateDagBuilder,
 )
-from dagger.service.services import Dagger
 from dagger.tasks.task import (
     DefaultProcessTemplateDAGInstance,
     DefaultTemplateDAGInstance,
@@ -27,12 +26,13 @@ from dagger.templates.template import (
     TaskTemplate,
     TaskTemplateBuilder,
 )
+from dagger.types import Engine
 
 
 class DAGBuilderHelper:
     """Builds definitions with the names and defaults most workflows use."""
 
-    def __init__(self, dagger_app: Dagger) -> None:
+    def __init__(self, dagger_app: Engine) -> None:
         self.app = dagger_app
 
     def build_and_link_tasks(self, tasks_builder_list: list[TaskTemplateBuilder]) -> TaskTemplate:
@@ -91,11 +91,11 @@ class DAGBuilderHelper:
     ) -> KafkaCommandTaskTemplateBuilder:
         """Return a builder of the command ``<process_name>_command_task`` sending on ``topic``.
 
-        The topic comes from ``Dagger.create_topic``, which declares it unless it is already declared.
+        The topic comes from the engine's ``create_topic``, which declares it unless it is already declared.
         """
         builder = KafkaCommandTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(
+            self.app.create_topic(
                 topic,
                 key_type=key_type,
                 value_type=value_type,
@@ -122,11 +122,11 @@ class DAGBuilderHelper:
     ) -> KafkaListenerTaskTemplateBuilder:
         """Return a builder of the listener ``<process_name>_listener_task`` waiting on ``topic``.
 
-        The topic comes from ``Dagger.create_topic``, which declares it unless it is already declared.
+        The topic comes from the engine's ``create_topic``, which declares it unless it is already declared.
         """
         builder = KafkaListenerTaskTemplateBuilder(self.app)
         builder.set_topic(
-            Dagger.create_topic(
+            self.app.create_topic(
                 topic,
                 key_type=key_type,
                 value_type=value_type,

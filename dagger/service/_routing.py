@@ -16,20 +16,28 @@ lookup at hop 1 that finds nothing is not the last word: an index update from an
 still wait on the correlation topic, ahead of where this message would be; so the message is
 forwarded there, and looked up again after every update sent before it.
 
-A message that cannot be used goes to the dead-letter topic (:mod:`dagger.service._dead_letters`).
+A message that cannot be used goes to the dead-letter topic (:mod:`dagger.service._dead_letters`). The
+headers and bodies of the messages forwarded are :mod:`dagger.wire`'s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid1
 
-from dagger.service._dead_letters import (
+from dagger.service._partitions import partition_for
+from dagger.store._correlation_index import lookup_key
+from dagger.tasks.task import CorreletableLookUpKey, KafkaListenerTask
+from dagger.wire import (
     CORRELATION_FAILED,
+    CORRELATION_VALUE,
+    EVENT,
     HANDLER_FAILED,
+    INDEX_ADD,
+    INDEX_REMOVE,
+    KIND,
     MALFORMED,
     NO_CORRELATION_VALUE,
     NOT_FORWARDED,
@@ -37,27 +45,19 @@ from dagger.service._dead_letters import (
     TOMBSTONE,
     UNDECODABLE,
     UNMATCHED,
+    IndexUpdate,
+    delivery_headers,
+    delivery_target,
+    event_headers,
     headers_of,
+    listener_topic_of,
     source_headers,
 )
-from dagger.service._partitions import partition_for
-from dagger.service._requests import KIND
-from dagger.store._correlation_index import lookup_key
-from dagger.tasks.task import CorreletableLookUpKey, KafkaListenerTask
 
 if TYPE_CHECKING:
     from dagger.service.services import Dagger
 
 logger = logging.getLogger("dagger.service.services")
-
-LISTENER_TOPIC = "dagger-topic"
-WORKFLOW_ID = "dagger-workflow-id"
-TASK_ID = "dagger-task-id"
-CORRELATION_VALUE = "dagger-correlation-value"
-
-EVENT = b"event"
-INDEX_ADD = b"index-add"
-INDEX_REMOVE = b"index-remove"
 
 
 class Unusable(Exception):
@@ -171,7 +171,7 @@ class EventRouter:
                 self.engine.owns(self.partition_of_value(value))
                 and await self.correlate(listener, value, message, payload)
             ):
-                headers = {KIND: EVENT, LISTENER_TOPIC: listener.name.encode(), **source_headers(message)}
+                headers = event_headers(listener.name, source_headers(message))
                 await self.forward(self.engine.correlation_topic, value, message, headers)
 
     def _payload(self, listener: Listener, message: Any) -> Any:
@@ -202,21 +202,19 @@ class EventRouter:
                 raise Unusable(UNMATCHED, f"no task waits for {value!r} on {listener.name}")
         elif kind in (INDEX_ADD, INDEX_REMOVE):
             try:
-                update = json.loads(message.value)
-                entry = CorreletableLookUpKey(
-                    workflow_id=UUID(update["workflow_id"]),
-                    task_id=UUID(update["task_id"]),
-                    partition_key=update.get("partition_key"),
-                )
-                key = lookup_key(value, update["topic"])
-                self.engine._store.correlations.update(self.partition_of_value(value), key, kind == INDEX_ADD, entry)
-            except (ValueError, KeyError, TypeError) as error:
-                raise Unusable(MALFORMED, f"index update: {type(error).__name__}: {error}") from None
+                update = IndexUpdate.decode(message.value)
+            except ValueError as error:
+                raise Unusable(MALFORMED, f"index update: {error}") from None
+            entry = CorreletableLookUpKey(
+                workflow_id=update.workflow_id, task_id=update.task_id, partition_key=update.partition_key
+            )
+            key = lookup_key(value, update.topic)
+            self.engine._store.correlations.update(self.partition_of_value(value), key, kind == INDEX_ADD, entry)
         else:
             raise Unusable(MALFORMED, f"unknown kind {kind!r}")
 
     def _listener(self, headers: dict[str, bytes]) -> Listener:
-        name = headers.get(LISTENER_TOPIC, b"").decode(errors="replace")
+        name = listener_topic_of(headers)
         listener = self.listeners.get(name)
         if listener is None:
             raise Unusable(MALFORMED, f"no listener on topic {name!r}")
@@ -248,13 +246,7 @@ class EventRouter:
         partition = partition_for(partition_key, self.engine.partitions)
         if self.engine.owns(partition):
             return await self.deliver(listener, partition, entry.workflow_id, entry.task_id, message, payload)
-        headers = {
-            LISTENER_TOPIC: listener.name.encode(),
-            WORKFLOW_ID: str(entry.workflow_id).encode(),
-            TASK_ID: str(entry.task_id).encode(),
-            CORRELATION_VALUE: value.encode(),
-            **source_headers(message),
-        }
+        headers = delivery_headers(listener.name, entry.workflow_id, entry.task_id, value, source_headers(message))
         await self.forward(self.engine.delivery_topic, partition_key, message, headers)
         return True
 
@@ -282,9 +274,9 @@ class EventRouter:
         try:
             listener = self._listener(headers)
             try:
-                workflow_id, task_id = UUID(headers[WORKFLOW_ID].decode()), UUID(headers[TASK_ID].decode())
-            except (KeyError, ValueError) as error:
-                raise Unusable(MALFORMED, f"delivery without a workflow and task: {error}") from None
+                workflow_id, task_id = delivery_target(headers)
+            except ValueError as error:
+                raise Unusable(MALFORMED, str(error)) from None
             payload = listener.decode(self.engine.faust_app, message.value)
         except Unusable as problem:
             await self.dead_letter(message, problem)
@@ -319,13 +311,8 @@ class EventRouter:
         if self.engine.owns(partition):
             self.engine._store.correlations.update(partition, lookup_key(value, topic), add, entry)
             return
-        update = {
-            "topic": topic,
-            "workflow_id": str(entry.workflow_id),
-            "task_id": str(entry.task_id),
-            "partition_key": entry.partition_key,
-        }
-        await self.engine.correlation_topic.send(key=value, value=json.dumps(update).encode(), headers={KIND: kind})
+        update = IndexUpdate(topic, entry.workflow_id, entry.task_id, entry.partition_key)
+        await self.engine.correlation_topic.send(key=value, value=update.encode(), headers={KIND: kind})
 
     def partition_of_value(self, value: str) -> int:
         """The partition of the index that holds the entries of correlation ``value``."""

@@ -8,7 +8,7 @@ event is handled is acknowledged by the broker before the event's changes are sa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
@@ -18,8 +18,7 @@ from faust.types.tuples import MessageSentCallback
 from dagger.service._transactions import Transactions, current_transactions
 from dagger.service._unit_of_work import record_send
 from dagger.tasks._executor import running_task_id
-
-IDEMPOTENCY_KEY = "dagger-idempotency-key"
+from dagger.wire import with_idempotency_key
 
 
 class DaggerTopic(faust.Topic):
@@ -87,15 +86,3 @@ class _InTransaction:
     async def send_and_wait(self, *args: Any, **kwargs: Any) -> RecordMetadata:
         """Send the message in the transaction and wait until the broker has it."""
         return await (await self.send(*args, **kwargs))
-
-
-def with_idempotency_key(headers: HeadersArg | None, key: bytes) -> HeadersArg:
-    """``headers`` with the idempotency key added, unless the sender set one."""
-    if headers is None:
-        return {IDEMPOTENCY_KEY: key}
-    if isinstance(headers, Mapping):
-        return headers if IDEMPOTENCY_KEY in headers else {**headers, IDEMPOTENCY_KEY: key}
-    items: list[Any] = list(headers)
-    if any(name == IDEMPOTENCY_KEY for name, _ in items):
-        return items
-    return [*items, (IDEMPOTENCY_KEY, key)]

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aiohttp.web import StreamResponse
@@ -27,12 +28,21 @@ from dagger.service._cluster import (
     coverage_headers,
     describe_silences,
 )
-from dagger.tasks._engine import engine
+
+if TYPE_CHECKING:
+    from dagger.service.services import Dagger
 
 logger = logging.getLogger("dagger.service.services")
 
 service_blueprint = Blueprint("service_state")
 tasks_blueprint = Blueprint("template_tasks")
+
+
+def running_engine() -> Dagger | Any:
+    """The engine these routes serve (``Dagger.app``); None before one is created."""
+    from dagger.service.services import Dagger
+
+    return Dagger.app
 
 
 def error(view: View, status: int, message: str, detail: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -70,7 +80,7 @@ class ServiceStateView(View):
 
     async def get(self, request: Request) -> Response:
         """Return ``{"is_ready": true|false}``."""
-        running = engine()
+        running = running_engine()
         return self.json({"is_ready": bool(running is not None and running.started_flag)})
 
 
@@ -89,7 +99,7 @@ class ServiceMemoryView(View):
 
     async def get(self, request: Request) -> Response:
         """Return ``{"resident_bytes": ..., "rocksdb": {...}}``; ``rocksdb`` is null before the store opens."""
-        running = engine()
+        running = running_engine()
         budget = None if running is None else running._store.memory_budget
         return self.json({"resident_bytes": resident_bytes(), "rocksdb": None if budget is None else budget.usage()})
 
@@ -110,7 +120,7 @@ class DagProcessView(View):
             workflow_id = UUID(dag_id)
         except ValueError:
             return error(self, 400, "invalid workflow id", f"{dag_id!r} is not a UUID")
-        running = engine()
+        running = running_engine()
         try:
             partitions = running.settled_partitions()
             payload = running.get_instance_payload(workflow_id)
@@ -143,7 +153,7 @@ class TemplateProcessView(View):
         scope = scope_of(request)
         if scope is None:
             return invalid_scope(self, request)
-        running = engine()
+        running = running_engine()
         try:
             partitions = running.settled_partitions()
             batches = running._store.workflow_batches()

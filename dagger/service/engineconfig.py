@@ -1,9 +1,13 @@
-"""Engine configuration records and the store defaults."""
+"""Engine configuration records and the store defaults (``ROCKS_DB_OPTIONS`` is the store's, named here too)."""
 
 from __future__ import annotations
 
 from enum import Enum
 from typing import Any, NamedTuple
+
+from dagger.store._rocksdb_options import ROCKS_DB_OPTIONS, CompressionType
+
+__all__ = ["ROCKS_DB_OPTIONS", "AerospikeConfig", "CompressionType", "EngineConfig", "StoreEnum"]
 
 
 class StoreEnum(Enum):
@@ -11,12 +15,6 @@ class StoreEnum(Enum):
 
     AEROSPIKE = "aerospike://"
     ROCKSDB = "rocksdb://"
-
-
-class CompressionType:
-    """Names of the RocksDB compression types used in :data:`ROCKS_DB_OPTIONS`."""
-
-    lz4_compression = "lz4_compression"
 
 
 class EngineConfig(NamedTuple):
@@ -53,16 +51,3 @@ class AerospikeConfig(NamedTuple):
             "password": self.PASSWORD,
             "client": {"hosts": self.HOSTS, "policies": self.POLICIES, **(self.KWARGS or {})},
         }
-
-
-ROCKS_DB_OPTIONS: dict[str, Any] = {
-    "write_buffer_size": 16 * 1024 * 1024,
-    "max_write_buffer_number": 2,
-    "block_cache_size": 64 * 1024 * 1024,
-    "bloom_filter_size": 10,
-    "max_open_files": 20000,
-    "compression": CompressionType.lz4_compression,
-    "target_file_size_base": 64 * 1024 * 1024,
-    "level0_file_num_compaction_trigger": 1,
-    "max_bytes_for_level_base": 512 * 1024 * 1024,
-}

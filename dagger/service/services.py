@@ -20,19 +20,18 @@ from dagger.executor.executor import SerialExecutorStrategy
 from dagger.modeler._creation import being_created, mark_found_stored
 from dagger.service._cluster import Cluster, describe_silences
 from dagger.service._committed_recovery import PastCommitMarkers
-from dagger.service._dead_letters import MALFORMED, UNDECODABLE, DeadLetters, headers_of
+from dagger.service._dead_letters import DeadLetters
 from dagger.service._discovery import discover, discovers
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._message_limits import largest_message, size_clients, too_small
 from dagger.service._options import CHANGELOG_ALWAYS, broker_setting, schema_registry
 from dagger.service._partitions import partition_for, workflow_key
-from dagger.service._requests import KIND, STOP, SUBMIT, decode_stop, encode_stop
 from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
 from dagger.service._routing import EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
 from dagger.service._topics import MAX_MESSAGE_BYTES, bootstrap_servers, ensure_topics, message_limits
-from dagger.service._transactions import Transactions
+from dagger.service._transactions import Transactions, current_transactions
 from dagger.service._unit_of_work import (
     Changes,
     WorkflowLocks,
@@ -52,6 +51,7 @@ from dagger.service._views import (
 from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
 from dagger.store._correlation_index import split_lookup_key
 from dagger.store.stores import RocksDBStore, trigger_of
+from dagger.tasks._engine import attach
 from dagger.tasks._sensor import deliver_message
 from dagger.tasks._status import is_terminal
 from dagger.tasks.task import (
@@ -68,6 +68,8 @@ from dagger.tasks.task import (
     TriggerTask,
 )
 from dagger.templates.template import IProcessTemplateDAG, ITemplateDAG
+from dagger.types import Engine
+from dagger.wire import KIND, MALFORMED, STOP, SUBMIT, UNDECODABLE, decode_stop, encode_stop, headers_of
 
 __all__ = [
     "RESTART_WAIT_TIME",
@@ -194,7 +196,7 @@ class Dagger(mode.Service):
             if sensor is not None:
                 self.faust_app.sensors.add(sensor)
         self.dd_sensor = datadog_sensor
-        self._store = RocksDBStore(self)
+        self._store = RocksDBStore(self, transaction=current_transactions)
         self._store.initialize()
         self._store.enable_changelog = enable_changelog
         self._tick_lock = asyncio.Lock()
@@ -869,6 +871,14 @@ class Dagger(mode.Service):
                 record_change(workflow)
             if is_terminal(task.status.code):
                 self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
+
+
+attach(Dagger)
+
+
+def _as_engine(dagger: Dagger) -> Engine:
+    """What the model may ask of the engine, ``Dagger`` has: mypy checks it here."""
+    return dagger
 
 
 def _is(task: ITask, status: TaskStatusEnum) -> bool:

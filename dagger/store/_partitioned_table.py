@@ -10,6 +10,9 @@ in the order the writes were made; the offset faust recovers the partition from 
 worker killed at any moment restarts with what its changelog holds, no more: never a write the other
 workers cannot see, never one that its recovery would partly undo. A write the broker refuses leaves
 the database behind it and stops the worker, which then recovers from the changelog.
+
+Under exactly-once the engine hands the table the transaction its writes belong to (``transaction``,
+called at each write): such a write goes out in it and reaches the database once it has committed.
 """
 
 from __future__ import annotations
@@ -18,19 +21,32 @@ import asyncio
 import heapq
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from faust.types import TP
-
-from dagger.service._transactions import current_transactions
 
 logger = logging.getLogger(__name__)
 
 _FAUST_RESERVED_PREFIX = b"__faust"
 """Faust keeps its changelog offset inside each partition's database under a key with this prefix."""
+
+
+class Transaction(Protocol):
+    """The transaction a write is made in: it sends the write, and says when it has committed."""
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None) -> asyncio.Future[Any]:
+        """Send a message in the transaction; return its acknowledgement."""
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the transaction has committed."""
+
+
+def no_transaction() -> Transaction | None:
+    """Writes made outside any transaction (at-least-once)."""
+    return None
 
 
 @dataclass(eq=False)
@@ -54,8 +70,9 @@ class _Write:
 class PartitionedTable:
     """Bytes keyed by bytes in a faust table backed by RocksDB, one database per partition."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, transaction: Callable[[], Transaction | None] = no_transaction) -> None:
         self.table = table
+        self.transaction = transaction
         self._sent: dict[int, deque[_Write]] = {}
         self._pending: dict[int, dict[bytes, _Write]] = {}
         self._unacknowledged: set[asyncio.Future[Any]] = set()
@@ -99,7 +116,7 @@ class PartitionedTable:
     def _write(self, partition: int, write: _Write) -> asyncio.Future[Any]:
         self._sent.setdefault(partition, deque()).append(write)
         self._pending.setdefault(partition, {})[write.key] = write
-        transactions = current_transactions()
+        transactions = self.transaction()
         sent: asyncio.Future[Any]
         if transactions is None:
             sent = self.table.changelog_topic.send_soon(

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from dagger import codec
-from dagger.service.engineconfig import ROCKS_DB_OPTIONS
 from dagger.store._correlation_index import CorrelationIndex
 from dagger.store._memory_budget import MemoryBudget, open_within
-from dagger.store._partitioned_table import PartitionedTable
+from dagger.store._partitioned_table import PartitionedTable, Transaction, no_transaction
+from dagger.store._rocksdb_options import ROCKS_DB_OPTIONS
 from dagger.store._trigger_index import TriggerIndex
 from dagger.tasks.task import TERMINAL_STATUSES, ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
 from dagger.utils import clock
@@ -145,8 +145,9 @@ class RocksDBStore(IStore):
 
     DELIM_VAUE = "|"
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, transaction: Callable[[], Transaction | None] = no_transaction) -> None:
         super().__init__(app)
+        self.transaction = transaction
         self.kv_table: Any = None
         self.triggers_table: Any = None
         self.correletable_keys_table: Any = None
@@ -161,10 +162,10 @@ class RocksDBStore(IStore):
         self.memory_budget = MemoryBudget.from_options(options)
         for table in (self.kv_table, self.triggers_table, self.correletable_keys_table):
             open_within(self.memory_budget, table, options)
-        self.workflows = PartitionedTable(self.kv_table)
-        self.triggers = TriggerIndex(PartitionedTable(self.triggers_table))
+        self.workflows = PartitionedTable(self.kv_table, self.transaction)
+        self.triggers = TriggerIndex(PartitionedTable(self.triggers_table, self.transaction))
         self.correlations = CorrelationIndex(
-            PartitionedTable(self.correletable_keys_table), self.app.max_correletable_keys_in_values
+            PartitionedTable(self.correletable_keys_table, self.transaction), self.app.max_correletable_keys_in_values
         )
 
     async def flush(self, timeout: float = 30.0) -> None:

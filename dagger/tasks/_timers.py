@@ -99,7 +99,8 @@ class IntervalTask(TriggerTask[KT, VT], namespace="dagger.tasks.task.IntervalTas
         await self._release(workflow_instance)
         self.time_to_execute = min(candidates)
         await engine()._update_instance(task=workflow_instance)
-        await engine()._store_trigger_instance(task_instance=self, workflow_instance=workflow_instance)
+        if workflow_instance is not None:
+            await engine()._store_trigger_instance(task_instance=self, workflow_instance=workflow_instance)
 
     async def interval_execute(self, runtime_parameters: dict[str, VT]) -> bool:
         """Run one interval; return True to finish the task. The default finishes at once."""

@@ -17,11 +17,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from dagger.service._dead_letters import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from dagger.service._partitions import partition_for
 from dagger.service.services import Dagger
 from dagger.store._correlation_index import lookup_key
 from dagger.tasks.task import ITemplateDAGInstance
+from dagger.wire import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from examples.pizza.runner import free_port
 from examples.pizza.workflow import BUILDERS_TEMPLATE, PizzaTopics, register_pizza_templates
 from tests.support import broker_url, unique_name, wait_for

@@ -6,7 +6,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer
 
-from dagger.service._sending import IDEMPOTENCY_KEY
+from dagger.wire import IDEMPOTENCY_KEY
 from tests.integration.engines import EngineStarter, create_pizzas, tasks_by_name, workflow
 from tests.support import bootstrap_servers, wait_for
 

@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from dagger.service._dead_letters import REASON
 from dagger.service._partitions import partition_for
+from dagger.wire import REASON
 from examples.pizza.runner import send_requests
 from examples.pizza.settings import workflow_id
 from tests.integration.engines import EngineStarter, dead_letters_from

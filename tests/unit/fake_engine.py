@@ -99,6 +99,11 @@ class FakeEngine:
 
         Dagger.topics[topic_name] = topic
 
+    def create_topic(self, topic_name: str, **options: Any) -> Any:
+        from dagger.service.services import Dagger
+
+        return Dagger.create_topic(topic_name, **options)
+
     def declare_listener(self, topic: Any, listener_type: type, concurrency: int = 1) -> None:
         self.listeners[topic.get_topic_name()] = (listener_type, concurrency)
 

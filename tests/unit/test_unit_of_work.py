@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -133,22 +132,6 @@ async def test_a_message_that_cannot_be_sent_fails_the_unit() -> None:
             record_send(failed)
     assert commits == []
     assert record_send(failed) is False, "outside a unit nothing waits"
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        (None, {"dagger-idempotency-key": b"t1"}),
-        ({"trace": b"x"}, {"trace": b"x", "dagger-idempotency-key": b"t1"}),
-        ([("trace", b"x")], [("trace", b"x"), ("dagger-idempotency-key", b"t1")]),
-        ({"dagger-idempotency-key": b"mine"}, {"dagger-idempotency-key": b"mine"}),
-        ([("dagger-idempotency-key", b"mine")], [("dagger-idempotency-key", b"mine")]),
-    ],
-)
-def test_the_idempotency_key_is_added_unless_the_sender_set_one(headers: Any, expected: Any) -> None:
-    from dagger.service._sending import with_idempotency_key
-
-    assert with_idempotency_key(headers, b"t1") == expected
 
 
 async def test_a_task_started_inside_a_unit_records_nothing_into_it_once_it_ended() -> None:
