@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dagger.service.services import Dagger
+from dagger.testing import InMemoryEngine, installed
 from tests.support import DEFAULT_BROKER
-from tests.unit.fake_engine import FakeEngine
 
 
 @contextmanager
@@ -27,12 +27,10 @@ def restoring_the_engine() -> Iterator[None]:
 
 
 @pytest.fixture
-def engine() -> Iterator[FakeEngine]:
+def engine() -> Iterator[InMemoryEngine]:
     """An in-memory engine installed as ``Dagger.app``."""
-    with restoring_the_engine():
-        Dagger.app = FakeEngine()
-        Dagger.topics.clear()
-        yield Dagger.app
+    with installed() as in_memory:
+        yield in_memory
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Dagger's layers call one way: the engine above the store, the store above the model, the model above the base.
+"""Dagger's layers call one way: the engine above the store, the store above the model, the model above the base,
+and ``dagger.testing`` (which stands in for the engine) above them all.
 
 Every ``dagger`` import of every module of the package is read from its source. A module may import
 its own layer and those below; imports made only for type checkers count too. Among the packages, the
@@ -21,6 +22,7 @@ LAYERS = {
     "model": 1,
     "store": 2,
     "engine": 3,
+    "testing": 4,
 }
 PART_OF = {
     "codec": "base",
@@ -35,6 +37,7 @@ PART_OF = {
     "executor": "model",
     "store": "store",
     "service": "engine",
+    "testing": "testing",
 }
 """Each part of the package (a subpackage or a top-level module) and its layer."""
 
