@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import partial
 from typing import Any, ClassVar
-from uuid import UUID, uuid1
+from uuid import UUID
 
 import faust
 import mode
@@ -62,7 +62,6 @@ from dagger.tasks.task import (
     ITemplateDAGInstance,
     KafkaListenerTask,
     MonitoringTask,
-    SystemTimerTask,
     TaskStatusEnum,
     Trigger,
     TriggerTask,
@@ -799,8 +798,12 @@ class Dagger(mode.Service):
         Nothing fires while partitions move or the tables recover: their state is not complete yet.
         """
         async with self._tick_lock:
-            if self._tables_ready():
-                await self._store.process_system_timer_task(SystemTimerTask(id=uuid1()))
+            if not self._tables_ready():
+                return
+            try:
+                await self._store.execute_system_timer_task()
+            except Exception:
+                logger.exception("Timer tick failed; the due timers wait for the next one")
 
     async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
         """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
