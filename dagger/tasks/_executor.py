@@ -10,7 +10,7 @@ from uuid import UUID
 
 from dagger.tasks._base import _COMPLETED, ITask
 from dagger.tasks._engine import engine
-from dagger.tasks._status import ENDED_WELL, KT, VT, TaskLookupKey, TaskStatus, TaskStatusEnum, status_of
+from dagger.tasks._status import ENDED_WELL, KT, VT, TaskLookupKey, TaskStatus, TaskStatusEnum, is_terminal, status_of
 from dagger.utils import clock
 
 if TYPE_CHECKING:
@@ -34,9 +34,11 @@ class ExecutorTask(ITask[KT, VT], namespace="dagger.tasks.task.ExecutorTask"):
     """
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None, ignore_status: bool = False) -> None:
-        """Run the task (once) and complete it."""
+        """Run the task (once) and complete it; a task that failed or was stopped stays as it is."""
         if self.status.code in ENDED_WELL and not self.reprocess_on_message:
             return await self.on_complete(status=self.status, workflow_instance=workflow_instance)
+        if is_terminal(self.status.code) and not ignore_status:
+            return None
         runnable = ignore_status or self.reprocess_on_message or self.status.code == TaskStatusEnum.NOT_STARTED.name
         if runnable and workflow_instance is not None:
             self.status = status_of(TaskStatusEnum.EXECUTING)
