@@ -128,6 +128,15 @@ def describe_silences(silences: Sequence[Silence]) -> str:
     return ", ".join(f"{silence.worker} ({silence.reason})" for silence in silences)
 
 
+def unanswered(silences: Sequence[Silence], coverage: Coverage) -> str | None:
+    """Why answers do not settle a question for the whole cluster: the silent workers and the partitions not
+    answered for exactly once; None when every worker answered and every partition was covered once."""
+    problems = [f"no answer from {describe_silences(silences)}"] if silences else []
+    if not coverage.complete:
+        problems.append(coverage.describe())
+    return "; ".join(problems) or None
+
+
 @dataclass(frozen=True)
 class Lookup:
     """The cluster's answer for one workflow: its stored JSON if a worker has it, and who answered."""

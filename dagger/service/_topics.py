@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -25,51 +26,49 @@ def bootstrap_servers(broker_urls: Iterable[object]) -> list[str]:
     return servers
 
 
+@asynccontextmanager
+async def admin_client(servers: list[str]) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client of the cluster at ``servers``, closed when the block ends."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(
-    servers: list[str],
+    admin: AIOKafkaAdminClient,
     partitions: Mapping[str, int],
     replication_factor: int,
     configs: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Create the topics of ``partitions`` (name to partition count) that do not exist, with the topic
     settings ``configs``; return those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name, num_partitions=count, replication_factor=replication_factor, topic_configs=dict(configs or {})
-            )
-            for name, count in sorted(partitions.items())
-            if name not in existing
-        ]
-        if not missing:
-            return []
-        response = await admin.create_topics(missing)
-        created = []
-        for name, code, *_ in response.topic_errors:
-            if code == 0:
-                created.append(name)
-            elif for_code(code) is not TopicAlreadyExistsError:
-                raise for_code(code)(f"cannot create topic {name!r}")
-        logger.info("Created topics %s", ", ".join(created))
-        return created
-    finally:
-        await admin.close()
+    existing = set(await admin.list_topics())
+    missing = [
+        NewTopic(name, num_partitions=count, replication_factor=replication_factor, topic_configs=dict(configs or {}))
+        for name, count in sorted(partitions.items())
+        if name not in existing
+    ]
+    if not missing:
+        return []
+    response = await admin.create_topics(missing)
+    created = []
+    for name, code, *_ in response.topic_errors:
+        if code == 0:
+            created.append(name)
+        elif for_code(code) is not TopicAlreadyExistsError:
+            raise for_code(code)(f"cannot create topic {name!r}")
+    logger.info("Created topics %s", ", ".join(created))
+    return created
 
 
-async def message_limits(servers: list[str], names: Iterable[str]) -> dict[str, int]:
+async def message_limits(admin: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
     """The ``max.message.bytes`` of each existing topic of ``names`` (its own setting, else the broker's)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name, {MAX_MESSAGE_BYTES: None}) for name in names]
-        responses = await admin.describe_configs(resources)
-    finally:
-        await admin.close()
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, {MAX_MESSAGE_BYTES: None}) for name in names]
     limits = {}
-    for response in responses:
+    for response in await admin.describe_configs(resources):
         for code, _, _, name, entries, *_ in response.resources:
             values = [int(value) for setting, value, *_ in entries if setting == MAX_MESSAGE_BYTES]
             if code == 0 and values:

@@ -26,7 +26,7 @@ from dagger.service._cluster import (
     Coverage,
     Silence,
     coverage_headers,
-    describe_silences,
+    unanswered,
 )
 
 if TYPE_CHECKING:
@@ -66,11 +66,8 @@ def invalid_scope(view: View, request: Request) -> Response:
 
 def not_answered(view: View, silences: list[Silence], coverage: Coverage, what: str) -> Response:
     """503: ``what`` cannot be answered for the whole cluster; names the silent workers and the uncovered partitions."""
-    problems = [f"no answer from {describe_silences(silences)}"] if silences else []
-    if not coverage.complete:
-        problems.append(coverage.describe())
     message = "workers unreachable" if silences else "partitions not covered"
-    detail = f"{what}: {'; '.join(problems)}; a rebalance may be in progress, try again"
+    detail = f"{what}: {unanswered(silences, coverage)}; a rebalance may be in progress, try again"
     return error(view, 503, message, detail, coverage_headers(CLUSTER, coverage.covered))
 
 

@@ -18,7 +18,7 @@ from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist, WorkflowUnavailable
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.modeler._creation import being_created, mark_found_stored
-from dagger.service._cluster import Cluster, describe_silences
+from dagger.service._cluster import Cluster, unanswered
 from dagger.service._committed_recovery import PastCommitMarkers
 from dagger.service._dead_letters import DeadLetters
 from dagger.service._discovery import discover, discovers
@@ -30,7 +30,7 @@ from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
 from dagger.service._routing import EventRouter, Listener, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
-from dagger.service._topics import MAX_MESSAGE_BYTES, bootstrap_servers, ensure_topics, message_limits
+from dagger.service._topics import MAX_MESSAGE_BYTES, admin_client, bootstrap_servers, ensure_topics, message_limits
 from dagger.service._transactions import Transactions, current_transactions
 from dagger.service._unit_of_work import (
     Changes,
@@ -295,11 +295,11 @@ class Dagger(mode.Service):
             ]
         }
         conf = self.faust_app.conf
-        servers = bootstrap_servers(conf.broker)
-        await ensure_topics(
-            servers, topics, conf.topic_replication_factor, {MAX_MESSAGE_BYTES: str(self.largest_message)}
-        )
-        problem = too_small(await message_limits(servers, self._forwarding_topics()), self.largest_message)
+        async with admin_client(bootstrap_servers(conf.broker)) as admin:
+            await ensure_topics(
+                admin, topics, conf.topic_replication_factor, {MAX_MESSAGE_BYTES: str(self.largest_message)}
+            )
+            problem = too_small(await message_limits(admin, self._forwarding_topics()), self.largest_message)
         if problem is not None:
             raise ValueError(problem)
         if self.exactly_once:
@@ -474,15 +474,13 @@ class Dagger(mode.Service):
             lookup = await cluster.find_workflow(workflow_id, partitions)
             if lookup.payload is not None:
                 return codec.loads(lookup.payload, expected=ITemplateDAGInstance)
-            if not lookup.silences and lookup.coverage.complete:
+            problem = unanswered(lookup.silences, lookup.coverage)
+            if problem is None:
                 return None
             if asyncio.get_running_loop().time() >= deadline:
-                problems = [lookup.coverage.describe()] if not lookup.coverage.complete else []
-                if lookup.silences:
-                    problems.insert(0, f"no answer from {describe_silences(lookup.silences)}")
                 raise WorkflowUnavailable(
                     f"workflow {workflow_id} is not on this worker and no other answered for it within "
-                    f"{OWNER_READ_TIMEOUT:g} s: {'; '.join(problems)}"
+                    f"{OWNER_READ_TIMEOUT:g} s: {problem}"
                 )
             await asyncio.sleep(OWNER_READ_RETRY)
 
