@@ -8,7 +8,7 @@ one's log) when the block ends.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -57,6 +57,19 @@ def worker_in_group(broker: str, env: Mapping[str, str]) -> WorkerProcess:
     worker.env.update(env)
     worker.settings = WorkerSettings.from_env(worker.env)
     return worker
+
+
+async def status_of(session: aiohttp.ClientSession, worker: WorkerProcess, workflow: str) -> str | None:
+    """The status of ``workflow`` as ``worker`` answers for the cluster; None when it gives none."""
+    reply = await get(session, f"{worker.base_url}/tasks/instance/{workflow}")
+    return json.loads(reply.body)["status"]["code"] if reply.status == 200 else None
+
+
+async def statuses_are(
+    session: aiohttp.ClientSession, worker: WorkerProcess, workflows: Iterable[str], status: str
+) -> bool:
+    """Whether every workflow of ``workflows`` is ``status``, as ``worker`` answers for the cluster."""
+    return all([await status_of(session, worker, workflow) == status for workflow in workflows])
 
 
 async def local_lists(session: aiohttp.ClientSession, workers: list[WorkerProcess]) -> list[Reply]:

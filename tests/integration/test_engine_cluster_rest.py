@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import uuid
-from collections.abc import Iterable
 from itertools import count
 
 import aiohttp
@@ -21,7 +20,7 @@ from dagger.service._partitions import partition_for
 from examples.pizza.runner import WorkerProcess, send_requests
 from examples.pizza.settings import workflow_id
 from examples.pizza.shop import PizzaShop
-from tests.integration.groups import SETTLE_TIMEOUT, get, local_lists, owned_partitions, pizza_group
+from tests.integration.groups import SETTLE_TIMEOUT, get, local_lists, owned_partitions, pizza_group, statuses_are
 from tests.support import wait_for
 
 PARTITIONS = 4
@@ -169,15 +168,6 @@ async def check_cancellation_while_the_owner_is_silent(
     assert holder.base_url in failure, failure
     assert await statuses_are(session, reader, [waiting], "EXECUTING")
     return waiting
-
-
-async def statuses_are(session: aiohttp.ClientSession, worker: WorkerProcess, ids: Iterable[str], status: str) -> bool:
-    """Whether every workflow of ``ids`` is ``status``, as ``worker`` answers for the cluster."""
-    for workflow in ids:
-        reply = await get(session, f"{worker.base_url}/tasks/instance/{workflow}")
-        if reply.status != 200 or json.loads(reply.body)["status"]["code"] != status:
-            return False
-    return True
 
 
 async def check_takeover(

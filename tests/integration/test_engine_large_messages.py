@@ -22,7 +22,7 @@ from dagger.wire import REASON
 from examples.pizza.runner import send_requests
 from examples.pizza.settings import workflow_id
 from tests.integration.engines import EngineStarter, dead_letters_from
-from tests.integration.groups import SETTLE_TIMEOUT, get, owned_partitions, pizza_group
+from tests.integration.groups import SETTLE_TIMEOUT, owned_partitions, pizza_group, status_of, statuses_are
 from tests.support import create_topics, wait_for
 
 PARTITIONS = 4
@@ -39,32 +39,24 @@ def ready_message(order_id: str, size: int) -> bytes:
     return message
 
 
-async def status_of(session: aiohttp.ClientSession, base_url: str, order_id: str) -> str | None:
-    """The status of the workflow of ``order_id``, as the worker at ``base_url`` answers for the cluster."""
-    reply = await get(session, f"{base_url}/tasks/instance/{workflow_id(order_id)}")
-    return json.loads(reply.body)["status"]["code"] if reply.status == 200 else None
-
-
-async def all_are(session: aiohttp.ClientSession, base_url: str, order_ids: list[str], status: str) -> bool:
-    """Whether the workflow of every order of ``order_ids`` is ``status``."""
-    return all([await status_of(session, base_url, order_id) == status for order_id in order_ids])
-
-
 async def test_messages_at_the_limit_travel_every_hop_and_larger_ones_are_dead_lettered(kafka_broker: str) -> None:
     async with (
         asyncio.timeout(TEST_TIMEOUT),
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
         pizza_group(kafka_broker, session, 2, PARTITIONS) as workers,
     ):
-        settings, base_url = workers[0].settings, workers[0].base_url
+        settings, asked = workers[0].settings, workers[0]
         holder, reader = await owned_partitions(session, workers)
         orders = [f"large-{n}" for n in range(100) if partition_for(f"large-{n}", PARTITIONS) in holder][:3]
+        workflows = {order_id: str(workflow_id(order_id)) for order_id in orders}
         sizes = dict(zip(orders, (LIMIT - 1, LIMIT, LIMIT + 1), strict=True))
         async with AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers, max_request_size=2 * LIMIT
         ) as producer:
             await send_requests(producer, settings.requests_topic, orders)
-            await wait_for(lambda: all_are(session, base_url, orders, "EXECUTING"), SETTLE_TIMEOUT, "orders waiting")
+            await wait_for(
+                lambda: statuses_are(session, asked, workflows.values(), "EXECUTING"), SETTLE_TIMEOUT, "orders waiting"
+            )
             sent = {
                 order_id: await producer.send_and_wait(
                     settings.topics.ready, ready_message(order_id, size), key=order_id.encode(), partition=min(reader)
@@ -72,8 +64,8 @@ async def test_messages_at_the_limit_travel_every_hop_and_larger_ones_are_dead_l
                 for order_id, size in sizes.items()
             }
 
-        fitting = [order_id for order_id, size in sizes.items() if size <= LIMIT]
-        await wait_for(lambda: all_are(session, base_url, fitting, "COMPLETED"), SETTLE_TIMEOUT, "large replies")
+        fitting = [workflows[order_id] for order_id, size in sizes.items() if size <= LIMIT]
+        await wait_for(lambda: statuses_are(session, asked, fitting, "COMPLETED"), SETTLE_TIMEOUT, "large replies")
         oversized = orders[-1]
         [letter] = await dead_letters_from(
             f"{settings.application_name}-dead-letters",
@@ -91,7 +83,7 @@ async def test_messages_at_the_limit_travel_every_hop_and_larger_ones_are_dead_l
                 "offset": str(sent[oversized].offset),
             }
         }
-        assert await status_of(session, base_url, oversized) == "EXECUTING"
+        assert await status_of(session, asked, workflows[oversized]) == "EXECUTING"
 
 
 async def test_an_engine_topic_created_too_small_is_refused_at_start_up(start_engine: EngineStarter) -> None:
