@@ -1,4 +1,4 @@
-"""What the workflow model may ask of the engine, stated as protocols.
+"""What the workflow model may ask of the engine, and what a store is handed by it, stated as protocols.
 
 Tasks, templates and the executor reach the running engine through :func:`dagger.tasks._engine.engine`
 (the reference's ``Dagger.app``) and ask it only what :class:`Engine` lists: to save a workflow, to
@@ -7,15 +7,37 @@ workflow, to store a created one, to declare a topic and to consume a listener t
 private ones included, because application code and the reference's own tests replace exactly these
 on ``Dagger.app``. :class:`dagger.service.services.Dagger` implements the protocol and mypy checks
 that it does; the model imports this module, never the engine.
+
+:class:`Placement` is what the engine tells a store about partitions: how many there are, which of them
+this worker owns, and which one holds a workflow.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from dagger.tasks.task import ITask, ITemplateDAGInstance, KafkaListenerTask, TriggerTask
+
+
+class Placement(Protocol):
+    """The partitions of the engine's topics and tables, and which of them this worker owns."""
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions there are."""
+
+    def owned_partitions(self) -> list[int]:
+        """The partitions this worker owns now, in order."""
+
+    def owns(self, partition: int) -> bool:
+        """Whether this worker owns ``partition`` now."""
+
+    def partition_of(self, workflow: ITemplateDAGInstance) -> int:
+        """The partition that holds ``workflow``."""
+
+    def partition_of_key(self, key: str) -> int:
+        """The partition of ``key``: a workflow's partition key, or a correlation value."""
 
 
 class TimerStore(Protocol):
@@ -76,10 +98,9 @@ class Engine(Protocol):
     ) -> None:
         """Unregister a listener from the correlation value it waits on."""
 
-    def _get_tasks_by_correlatable_key(
-        self, lookup_key: tuple[str, str], get_completed: bool = False
-    ) -> AsyncIterator[tuple[ITemplateDAGInstance, ITask]]:
-        """The ``(workflow, task)`` pairs waiting on a correlation index key."""
+    async def route_listener_payload(self, topic: Any, payload: Any) -> None:
+        """Hand a decoded message of listener topic ``topic`` to the tasks waiting for it, as the engine's own
+        consumer of that topic does."""
 
     def declare_listener(self, topic: Any, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> None:
         """Consume ``topic`` for listener tasks of ``listener_type``."""

@@ -23,13 +23,17 @@ headers and bodies of the messages forwarded are :mod:`dagger.wire`'s.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID, uuid1
 
-from dagger.service._partitions import partition_for
-from dagger.store._correlation_index import lookup_key
-from dagger.tasks.task import CorreletableLookUpKey, KafkaListenerTask
+from dagger.service._dead_letters import DeadLetters
+from dagger.store._correlation_index import CorrelationIndex, lookup_key
+from dagger.tasks._sensor import deliver_message
+from dagger.tasks.task import CorreletableLookUpKey, ITemplateDAGInstance, KafkaListenerTask
+from dagger.types import Placement
 from dagger.wire import (
     CORRELATION_FAILED,
     CORRELATION_VALUE,
@@ -53,9 +57,6 @@ from dagger.wire import (
     listener_topic_of,
     source_headers,
 )
-
-if TYPE_CHECKING:
-    from dagger.service.services import Dagger
 
 logger = logging.getLogger("dagger.service.services")
 
@@ -91,12 +92,18 @@ class Listener:
         if all(type(prototype) is not listener_type for prototype in self.prototypes):
             self.prototypes.append(listener_type(id=uuid1(), topic=self.name))
 
-    def decode(self, app: Any, raw: bytes) -> Any:
+    def decode(self, serializers: Any, raw: bytes) -> Any:
         """Decode a message value as the application declared the topic; raises :class:`Unusable`."""
         try:
-            return app.serializers.loads_value(self.topic.value_type, raw, serializer=self.topic.value_serializer)
+            return serializers.loads_value(self.topic.value_type, raw, serializer=self.topic.value_serializer)
         except Exception as error:
             raise Unusable(UNDECODABLE, f"{type(error).__name__}: {error}") from None
+
+    def encode(self, serializers: Any, payload: Any) -> bytes:
+        """Encode a decoded message value as the application declared the topic (bytes stay as they are)."""
+        if isinstance(payload, bytes):
+            return payload
+        return bytes(serializers.dumps_value(self.topic.value_type, payload, serializer=self.topic.value_serializer))
 
     async def correlation_values(self, payload: Any) -> tuple[list[str], list[Unusable]]:
         """The distinct correlation values the listener classes find in ``payload``, and what went wrong.
@@ -139,21 +146,92 @@ def _usable_value(mapping: Any) -> str | None:
     return str(value)
 
 
+@dataclass
+class HandedMessage:
+    """A listener message handed to the engine in code rather than read from Kafka; it has no offset."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    partition: int = -1
+    offset: int = -1
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+
+class Workflows(Protocol):
+    """What the router needs to hand a message to a task: a workflow's lock, its stored state, a unit of work."""
+
+    def lock(self, workflow_id: UUID) -> AbstractAsyncContextManager[Any]:
+        """The lock of workflow ``workflow_id``."""
+
+    def load(self, partition: int, workflow_id: UUID) -> ITemplateDAGInstance | None:
+        """The stored workflow ``workflow_id`` of ``partition``, or None."""
+
+    def unit(self) -> AbstractAsyncContextManager[Any]:
+        """A unit of work whose changes are saved once, at its end."""
+
+
+@dataclass
+class RouterTopics:
+    """The engine's topics a router forwards on."""
+
+    correlation: Any
+    delivery: Any
+
+
 def where(message: Any) -> str:
     """Name a Kafka message's position for the log: ``topic[partition]@offset``."""
     return f"{message.topic}[{message.partition}]@{message.offset}"
 
 
 class EventRouter:
-    """The three hops from a listener message to the waiting tasks, and the index updates."""
+    """The three hops from a listener message to the waiting tasks, and the index updates.
 
-    def __init__(self, engine: Dagger) -> None:
-        self.engine = engine
+    ``background`` runs a coroutine without waiting for it (dead-lettering a forward the broker refused).
+    """
+
+    def __init__(
+        self,
+        *,
+        placement: Placement,
+        index: CorrelationIndex,
+        workflows: Workflows,
+        topics: RouterTopics,
+        dead_letters: DeadLetters,
+        serializers: Any,
+        max_listener_message_bytes: int,
+        background: Callable[[Awaitable[Any]], Any],
+    ) -> None:
+        self.placement = placement
+        self.index = index
+        self.workflows = workflows
+        self.topics = topics
+        self.dead_letters = dead_letters
+        self.serializers = serializers
+        self.max_listener_message_bytes = max_listener_message_bytes
+        self.background = background
         self.listeners: dict[str, Listener] = {}
+
+    def declare(self, topic: Any, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> Listener | None:
+        """Let tasks of ``listener_type`` wait on ``topic``; return the topic's listener if it is new, else None."""
+        name = topic.get_topic_name()
+        listener = self.listeners.get(name)
+        new = listener is None
+        if listener is None:
+            listener = self.listeners[name] = Listener(topic=topic, concurrency=concurrency)
+        listener.add_type(listener_type)
+        return listener if new else None
+
+    async def on_payload(self, topic: str, payload: Any) -> None:
+        """Route a decoded message of listener topic ``topic`` as if it had been read from that topic."""
+        listener = self.listeners.get(topic)
+        if listener is None:
+            raise ValueError(f"no listener waits on topic {topic!r}")
+        await self.on_listener_message(listener, HandedMessage(topic, listener.encode(self.serializers, payload)))
 
     async def dead_letter(self, message: Any, problem: Unusable) -> None:
         """Send ``message`` to the dead-letter topic for ``problem``."""
-        await self.engine.dead_letters.send(message, problem.reason, str(problem))
+        await self.dead_letters.send(message, problem.reason, str(problem))
 
     # hop 1: a message on a listener topic
     async def on_listener_message(self, listener: Listener, message: Any) -> None:
@@ -168,19 +246,19 @@ class EventRouter:
             await self.dead_letter(message, unusable)
         for value in values:
             if not (
-                self.engine.owns(self.partition_of_value(value))
+                self.placement.owns(self.partition_of_value(value))
                 and await self.correlate(listener, value, message, payload)
             ):
                 headers = event_headers(listener.name, source_headers(message))
-                await self.forward(self.engine.correlation_topic, value, message, headers)
+                await self.forward(self.topics.correlation, value, message, headers)
 
     def _payload(self, listener: Listener, message: Any) -> Any:
         if message.value is None:
             raise Unusable(TOMBSTONE, "a message without a value")
-        limit = self.engine.max_listener_message_bytes
+        limit = self.max_listener_message_bytes
         if len(message.value) > limit:
             raise Unusable(OVERSIZED, f"{len(message.value)} bytes, more than the {limit} allowed")
-        return listener.decode(self.engine.faust_app, message.value)
+        return listener.decode(self.serializers, message.value)
 
     # hop 2: on the owner of a correlation value
     async def on_correlation_message(self, message: Any) -> None:
@@ -196,9 +274,7 @@ class EventRouter:
         value = message.key.decode() if isinstance(message.key, bytes) else str(message.key)
         if kind == EVENT:
             listener = self._listener(headers)
-            if not await self.correlate(
-                listener, value, message, listener.decode(self.engine.faust_app, message.value)
-            ):
+            if not await self.correlate(listener, value, message, listener.decode(self.serializers, message.value)):
                 raise Unusable(UNMATCHED, f"no task waits for {value!r} on {listener.name}")
         elif kind in (INDEX_ADD, INDEX_REMOVE):
             try:
@@ -209,7 +285,7 @@ class EventRouter:
                 workflow_id=update.workflow_id, task_id=update.task_id, partition_key=update.partition_key
             )
             key = lookup_key(value, update.topic)
-            self.engine._store.correlations.update(self.partition_of_value(value), key, kind == INDEX_ADD, entry)
+            self.index.update(self.partition_of_value(value), key, kind == INDEX_ADD, entry)
         else:
             raise Unusable(MALFORMED, f"unknown kind {kind!r}")
 
@@ -226,7 +302,7 @@ class EventRouter:
         key = lookup_key(value, listener.name)
         matched = False
         missing = []
-        for entry in self.engine._store.correlations.entries(partition, key):
+        for entry in self.index.entries(partition, key):
             outcome = await self.deliver_or_forward(listener, value, entry, message, payload)
             if outcome is None:
                 missing.append((entry.workflow_id, entry.task_id))
@@ -235,7 +311,7 @@ class EventRouter:
             if outcome and listener.match_only_one:
                 break
         if missing:
-            self.engine._store.correlations.remove(partition, key, missing)
+            self.index.remove(partition, key, missing)
         return matched
 
     async def deliver_or_forward(
@@ -243,11 +319,11 @@ class EventRouter:
     ) -> bool | None:
         """Deliver to one waiting task here or on its workflow's owner; None if the workflow is gone."""
         partition_key = entry.partition_key or str(entry.workflow_id)
-        partition = partition_for(partition_key, self.engine.partitions)
-        if self.engine.owns(partition):
+        partition = self.placement.partition_of_key(partition_key)
+        if self.placement.owns(partition):
             return await self.deliver(listener, partition, entry.workflow_id, entry.task_id, message, payload)
         headers = delivery_headers(listener.name, entry.workflow_id, entry.task_id, value, source_headers(message))
-        await self.forward(self.engine.delivery_topic, partition_key, message, headers)
+        await self.forward(self.topics.delivery, partition_key, message, headers)
         return True
 
     async def forward(self, topic: Any, key: str, message: Any, headers: dict[str, bytes]) -> None:
@@ -263,7 +339,7 @@ class EventRouter:
         def dead_letter_if_refused(acknowledgement: Any) -> None:
             error = None if acknowledgement.cancelled() else acknowledgement.exception()
             if error is not None:
-                self.engine.add_future(self.dead_letter(message, not_forwarded(name, error)))
+                self.background(self.dead_letter(message, not_forwarded(name, error)))
 
         sent.add_done_callback(dead_letter_if_refused)
 
@@ -277,7 +353,7 @@ class EventRouter:
                 workflow_id, task_id = delivery_target(headers)
             except ValueError as error:
                 raise Unusable(MALFORMED, str(error)) from None
-            payload = listener.decode(self.engine.faust_app, message.value)
+            payload = listener.decode(self.serializers, message.value)
         except Unusable as problem:
             await self.dead_letter(message, problem)
             return
@@ -296,7 +372,13 @@ class EventRouter:
         """Hand ``payload`` to a waiting task on this worker; None if it is gone; a task that raises dead-letters
         the message and leaves its workflow unchanged."""
         try:
-            return await self.engine._deliver(listener.name, partition, workflow_id, task_id, payload)
+            async with self.workflows.lock(workflow_id):
+                workflow = self.workflows.load(partition, workflow_id)
+                task = None if workflow is None else workflow.get_task(task_id)
+                if workflow is None or task is None:
+                    return None
+                async with self.workflows.unit():
+                    return await deliver_message(listener.name, workflow, task, payload)
         except Exception as error:
             logger.exception("Task %s of workflow %s failed on the message at %s", task_id, workflow_id, where(message))
             detail = f"task {task_id} of workflow {workflow_id}: {type(error).__name__}: {error}"
@@ -308,12 +390,12 @@ class EventRouter:
         """Add or remove an index entry on the owner of ``value``."""
         kind = INDEX_ADD if add else INDEX_REMOVE
         partition = self.partition_of_value(value)
-        if self.engine.owns(partition):
-            self.engine._store.correlations.update(partition, lookup_key(value, topic), add, entry)
+        if self.placement.owns(partition):
+            self.index.update(partition, lookup_key(value, topic), add, entry)
             return
         update = IndexUpdate(topic, entry.workflow_id, entry.task_id, entry.partition_key)
-        await self.engine.correlation_topic.send(key=value, value=update.encode(), headers={KIND: kind})
+        await self.topics.correlation.send(key=value, value=update.encode(), headers={KIND: kind})
 
     def partition_of_value(self, value: str) -> int:
         """The partition of the index that holds the entries of correlation ``value``."""
-        return partition_for(value, self.engine.partitions)
+        return self.placement.partition_of_key(value)

@@ -1,4 +1,12 @@
-"""The Dagger service: the engine behind ``Dagger.app`` and the registry of workflow definitions."""
+"""The Dagger service: the engine behind ``Dagger.app`` and the registry of workflow definitions.
+
+:class:`Dagger` is the public face: it wires faust and the engine's collaborators, each in its own
+module, and answers the reference's methods by handing them on (``docs/architecture.md``):
+placement of partitions (:mod:`._placement`), workflow persistence (:mod:`._persistence`), requests to
+create, start and stop workflows (:mod:`._requests`), timers (:mod:`._timers`), correlation
+(:mod:`._correlation`), the path of a listener message (:mod:`._routing`), reading a workflow from
+any worker (:mod:`._reading`) and the REST views (:mod:`._views`).
+"""
 
 from __future__ import annotations
 
@@ -6,41 +14,33 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
-from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID
 
 import faust
 import mode
-from faust.types import TP, TopicT
+from faust.types import TopicT
 
-from dagger import codec
-from dagger.exceptions.exceptions import TemplateDoesNotExist, WorkflowUnavailable
+from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
-from dagger.modeler._creation import being_created, mark_found_stored
-from dagger.service._cluster import Cluster, unanswered
 from dagger.service._committed_recovery import PastCommitMarkers
+from dagger.service._correlation import Correlation
 from dagger.service._dead_letters import DeadLetters
 from dagger.service._discovery import discover, discovers
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._message_limits import largest_message, size_clients, too_small
 from dagger.service._options import CHANGELOG_ALWAYS, broker_setting, schema_registry
-from dagger.service._partitions import partition_for, workflow_key
+from dagger.service._persistence import UpdateCallback, UpdatePublisher, WorkflowPersistence
+from dagger.service._placement import Placement
+from dagger.service._reading import OWNER_READ_TIMEOUT, WorkflowReader
+from dagger.service._requests import WorkflowRequests
 from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
-from dagger.service._routing import EventRouter, Listener, where
+from dagger.service._routing import EventRouter, RouterTopics, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
+from dagger.service._timers import Timers
 from dagger.service._topics import MAX_MESSAGE_BYTES, admin_client, bootstrap_servers, ensure_topics, message_limits
 from dagger.service._transactions import Transactions, current_transactions
-from dagger.service._unit_of_work import (
-    Changes,
-    WorkflowLocks,
-    after_commit,
-    in_unit_of_work,
-    record_change,
-    record_deletion,
-    unit_of_work,
-)
 from dagger.service._views import (
     DagProcessView,
     ServiceStateView,
@@ -49,28 +49,22 @@ from dagger.service._views import (
     tasks_blueprint,
 )
 from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
-from dagger.store._correlation_index import split_lookup_key
-from dagger.store.stores import RocksDBStore, trigger_of
+from dagger.store.stores import RocksDBStore, StoreContext
 from dagger.tasks._engine import attach
-from dagger.tasks._sensor import deliver_message
-from dagger.tasks._status import is_terminal
 from dagger.tasks.task import (
-    CorrelatableMapValue,
     CorreletableKeyTasks,
     CorreletableLookUpKey,
     ITask,
     ITemplateDAGInstance,
     KafkaListenerTask,
     MonitoringTask,
-    TaskStatusEnum,
-    Trigger,
     TriggerTask,
 )
 from dagger.templates.template import IProcessTemplateDAG, ITemplateDAG
 from dagger.types import Engine
-from dagger.wire import KIND, MALFORMED, STOP, SUBMIT, UNDECODABLE, decode_stop, encode_stop, headers_of
 
 __all__ = [
+    "OWNER_READ_TIMEOUT",
     "RESTART_WAIT_TIME",
     "DagProcessView",
     "Dagger",
@@ -86,10 +80,6 @@ logger = logging.getLogger(__name__)
 
 RegisterFun = Callable[[str], Any]
 RESTART_WAIT_TIME = 1800
-OWNER_READ_TIMEOUT = 10.0
-"""Seconds :meth:`Dagger.get_instance` keeps asking the cluster for a workflow this worker lacks."""
-OWNER_READ_RETRY = 0.5
-UpdateCallback = Callable[[ITemplateDAGInstance], Awaitable[None]]
 
 
 class Dagger(mode.Service):
@@ -187,21 +177,58 @@ class Dagger(mode.Service):
         self._transactions: Transactions | None = None
         self.faust_app = self._create_faust_app(datadir, **kwargs)
         self.add_dependency(self.faust_app)
-        self._locks = WorkflowLocks()
-        self._router = EventRouter(self)
-        self._execution_strategy = SerialExecutorStrategy(self)
+        self._placement = Placement(self.faust_app, tasks_topic, kafka_partitions, lambda: self.should_stop)
         self._declare_engine_topics(tasks_topic, bootstrap_topic, task_update_topic, dead_letter_topic)
         for sensor in (tracing_sensor, datadog_sensor):
             if sensor is not None:
                 self.faust_app.sensors.add(sensor)
         self.dd_sensor = datadog_sensor
-        self._store = RocksDBStore(self, transaction=current_transactions)
-        self._store.initialize()
-        self._store.enable_changelog = enable_changelog
-        self._tick_lock = asyncio.Lock()
+        self._wire_collaborators()
+        self._consume_engine_topics()
         self.faust_app.timer(interval=trigger_interval)(self._process_system_timer_task)
         self.faust_app.timer(interval=RELEASE_INTERVAL)(release_freed_memory)
         self.faust_app.on_rebalance_complete.connect(self._on_rebalance_complete)
+
+    def _wire_collaborators(self) -> None:
+        """Create the store and the collaborators the engine hands its work to; each is given what it uses."""
+        publish = UpdatePublisher(self.task_update_topic, self.task_update_callbacks)
+        context = StoreContext(
+            faust_app=self.faust_app,
+            placement=self._placement,
+            publish=publish,
+            tick=self._process_system_timer_task,
+            transaction=current_transactions,
+            max_due_per_tick=self.max_tasks_per_trigger,
+            max_entries_per_chunk=self.max_correletable_keys_in_values,
+        )
+        self._store = RocksDBStore(self, context=context)
+        self._store.initialize()
+        self._store.enable_changelog = self.enable_changelog
+        self._persistence = WorkflowPersistence(self._store, self._placement, publish)
+        self._timers = Timers(self._store, self._placement, self._persistence, self._in_transaction)
+        self._router = EventRouter(
+            placement=self._placement,
+            index=self._store.correlations,
+            workflows=self._persistence,
+            topics=RouterTopics(correlation=self.correlation_topic, delivery=self.delivery_topic),
+            dead_letters=self.dead_letters,
+            serializers=self.faust_app.serializers,
+            max_listener_message_bytes=self.max_listener_message_bytes,
+            background=self.add_future,
+        )
+        self._correlation = Correlation(
+            self._store.correlations, self._placement, self._router, self._store.get_value_for_key
+        )
+        self._requests = WorkflowRequests(
+            tasks_topic=self.tasks_topic,
+            placement=self._placement,
+            persistence=self._persistence,
+            timers=self._timers,
+            correlation=self._correlation,
+            dead_letters=self.dead_letters,
+        )
+        self._reader = WorkflowReader(self.faust_app, self._store, self._placement)
+        self._execution_strategy = SerialExecutorStrategy(self)
 
     def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:
         options: dict[str, Any] = {
@@ -236,8 +263,12 @@ class Dagger(mode.Service):
         self.correlation_topic = self._engine_topic(f"{name}-correlation")
         self.delivery_topic = self._engine_topic(f"{name}-delivery")
         self.task_update_topic = None if task_update_topic is None else self._engine_topic(task_update_topic)
-        app = self.faust_app
-        app.agent(self.tasks_topic, name=tasks_topic)(self._consume(self._on_tasks_message))
+
+    def _consume_engine_topics(self) -> None:
+        app, name = self.faust_app, self.config.APPLICATION_NAME
+        app.agent(self.tasks_topic, name=self.tasks_topic.get_topic_name())(
+            self._consume(self._requests.on_tasks_message)
+        )
         app.agent(self.correlation_topic, name=f"{name}-correlation")(
             self._consume(self._router.on_correlation_message)
         )
@@ -321,7 +352,7 @@ class Dagger(mode.Service):
         """Stop reporting ready, let a running timer tick end, and see every write the tables made reach the
         broker before faust stops."""
         self.started_flag = False
-        async with self._tick_lock:
+        async with self._timers.ticking:
             await self._store.flush()
 
     async def on_shutdown(self) -> None:
@@ -334,6 +365,42 @@ class Dagger(mode.Service):
         mode.Worker(
             self, daemon=True, override_logging=override_logging, logging_config=self.logging_config
         ).execute_from_commandline()
+
+    async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
+        """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
+
+        Nothing is handed to a stream until faust has sought, and partitions without a committed offset
+        go back to their first offset (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``,
+        what is due fires at once: timers that fell due while no worker held their partition (a worker
+        died, or this one was down) then run now rather than at the next tick.
+        """
+        hold_flow_until_seek(self.faust_app)
+        try:
+            rewound = await rewind_uncommitted(self.faust_app)
+        except Exception as error:
+            logger.warning("Partitions without a committed offset were not rewound: %r", error)
+        else:
+            if rewound:
+                logger.info("Read from their first offset, having no committed offset: %s", rewound)
+        if self.restart_tasks_on_boot:
+            self.add_future(self._timers.tick_when_ready())
+
+    async def _recover_past_commit_markers(self) -> None:
+        """Under exactly-once, every second: end the recovery of changelog partitions read up to a commit marker."""
+        past_markers = PastCommitMarkers(self.faust_app)
+        while not self.should_stop:
+            await asyncio.sleep(1.0)
+            try:
+                marked = await past_markers()
+            except Exception as error:
+                logger.warning("Changelog partitions ending in a commit marker were not checked: %r", error)
+            else:
+                if marked:
+                    logger.info("Recovered up to their closing commit marker: %s", marked)
+
+    def _in_transaction(self) -> AbstractAsyncContextManager[None]:
+        """Work outside any consumed event (a due timer) inside a transaction under exactly-once."""
+        return nullcontext() if self._transactions is None else self._transactions.handling()
 
     # registry
     @classmethod
@@ -405,17 +472,20 @@ class Dagger(mode.Service):
 
     def declare_listener(self, topic: TopicT, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> None:
         """Consume ``topic`` for listener tasks of ``listener_type``; declaring a topic again adds the type."""
-        name = topic.get_topic_name()
-        listener = self._router.listeners.get(name)
-        if listener is None:
-            listener = self._router.listeners[name] = Listener(topic=topic, concurrency=concurrency)
+        listener = self._router.declare(topic, listener_type, concurrency)
+        if listener is not None:
+            name = listener.name
             raw = self.faust_app.topic(
                 name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             )
             self.faust_app.agent(raw, name=f"dagger-listener-{name}", concurrency=concurrency)(
                 self._consume(lambda message: self._router.on_listener_message(listener, message))
             )
-        listener.add_type(listener_type)
+
+    async def route_listener_payload(self, topic: Any, payload: Any) -> None:
+        """Hand a decoded message of listener topic ``topic`` (a topic or its name) to the tasks waiting for it,
+        as the engine's consumer of that topic does."""
+        await self._router.on_payload(topic if isinstance(topic, str) else topic.get_topic_name(), payload)
 
     def get_db_options(self) -> Mapping[str, Any]:
         """Return the options of the store's databases."""
@@ -429,20 +499,19 @@ class Dagger(mode.Service):
 
     def partition_of(self, workflow: ITemplateDAGInstance) -> int:
         """The partition that holds ``workflow``: the one of its partition key."""
-        return partition_for(workflow_key(workflow), self.partitions)
+        return self._placement.partition_of(workflow)
 
     def owned_partitions(self) -> list[int]:
         """The partitions this worker currently owns."""
-        name = self.tasks_topic.get_topic_name()
-        return sorted(tp.partition for tp in self.faust_app.assignor.assigned_actives() if tp.topic == name)
+        return self._placement.owned_partitions()
 
     def owns(self, partition: int) -> bool:
         """Whether this worker currently owns ``partition``."""
-        return TP(self.tasks_topic.get_topic_name(), partition) in self.faust_app.assignor.assigned_actives()
+        return self._placement.owns(partition)
 
     def settled_partitions(self) -> list[int]:
         """The owned partitions whose tables are complete: none while partitions move or tables recover."""
-        return self.owned_partitions() if self._tables_ready() else []
+        return self._placement.settled_partitions()
 
     # workflows
     async def submit(self, task: ITemplateDAGInstance, *, repartition: bool = True) -> None:
@@ -458,201 +527,45 @@ class Dagger(mode.Service):
         Raises:
             WorkflowUnavailable: no answer covered every partition in that time.
         """
-        workflow = await self._read_anywhere(id)
+        workflow = await self._reader.read(id)
         if workflow is None and log:
             logger.warning("Workflow %s is not stored on any worker", id)
         return workflow
 
-    async def _read_anywhere(self, workflow_id: UUID) -> ITemplateDAGInstance | None:
-        cluster = Cluster(self.faust_app, self.partitions)
-        deadline = asyncio.get_running_loop().time() + OWNER_READ_TIMEOUT
-        while True:
-            partitions = self.settled_partitions()
-            workflow = await self._store.get_value_for_key(str(workflow_id))
-            if workflow is not None or len(partitions) == self.partitions:
-                return workflow
-            lookup = await cluster.find_workflow(workflow_id, partitions)
-            if lookup.payload is not None:
-                return codec.loads(lookup.payload, expected=ITemplateDAGInstance)
-            problem = unanswered(lookup.silences, lookup.coverage)
-            if problem is None:
-                return None
-            if asyncio.get_running_loop().time() >= deadline:
-                raise WorkflowUnavailable(
-                    f"workflow {workflow_id} is not on this worker and no other answered for it within "
-                    f"{OWNER_READ_TIMEOUT:g} s: {problem}"
-                )
-            await asyncio.sleep(OWNER_READ_RETRY)
-
     def get_instance_payload(self, id: UUID) -> bytes | None:
         """Return the stored JSON of workflow ``id`` if this worker holds it, else None."""
-        found = self._store.find_workflow(str(id))
-        return None if found is None else found[1]
-
-    async def _on_tasks_message(self, message: Any) -> None:
-        """A message on the tasks topic: store a created workflow, start a submitted one, or stop one."""
-        kind = headers_of(message).get(KIND)
-        if kind == STOP:
-            await self._stop_requested(message)
-            return
-        try:
-            workflow = codec.loads(message.value, expected=ITask, strict=True)
-        except Exception as error:
-            await self.dead_letters.send(message, UNDECODABLE, f"not a workflow: {type(error).__name__}: {error}")
-            return
-        if not isinstance(workflow, ITemplateDAGInstance):
-            await self.dead_letters.send(message, MALFORMED, f"a {type(workflow).__name__}, not a workflow")
-            return
-        try:
-            await self._store_and_create_task(workflow, submission=kind == SUBMIT)
-        except Exception:
-            logger.exception("Creating workflow %s from %s failed", workflow.id, where(message))
+        return self._reader.payload(id)
 
     async def _store_and_create_task(self, task: ITask, *, submission: bool = False) -> ITemplateDAGInstance | None:
-        """Store a created workflow unless one with its id exists, and start it when SUBMITTED.
-
-        A stored NOT_STARTED workflow starts when it arrives again SUBMITTED; any other stored workflow
-        is returned unchanged, marked as found by a repeated creation, which is logged at INFO (a
-        ``submission`` of it, which follows a creation, at DEBUG). On a worker that does not own the
-        workflow it is sent to its owner instead.
-        """
+        """Store a created workflow unless one with its id exists, and start it when SUBMITTED, on its owner."""
         if not isinstance(task, ITemplateDAGInstance):
             return None
-        partition = self.partition_of(task)
-        if not self.owns(partition):
-            headers = {KIND: SUBMIT} if submission else None
-            await self.tasks_topic.send(key=workflow_key(task), value=task, headers=headers)
-            return None
-        async with self._locks(task.id):
-            stored = self._store.load_workflow(partition, str(task.id))
-            workflow = task
-            if stored is not None:
-                workflow = stored
-                if not (_is(workflow, TaskStatusEnum.NOT_STARTED) and _is(task, TaskStatusEnum.SUBMITTED)):
-                    _log_repeated(workflow, submission)
-                    mark_found_stored(workflow)
-                    return workflow
-                workflow.status = task.status
-            async with unit_of_work(self._commit):
-                if stored is None:
-                    await self._register_listeners(workflow)
-                self._schedule_timers(partition, workflow)
-                if _is(workflow, TaskStatusEnum.SUBMITTED):
-                    await workflow.start(workflow_instance=workflow)
-                record_change(workflow)
-            return workflow
+        return await self._requests.store_and_start(task, submission=submission)
 
     async def _stop_instance(
         self, workflow: ITemplateDAGInstance, runtime_parameters: dict[str, str] | None = None
     ) -> None:
-        """Stop ``workflow``: in place while one of its events is handled, else on its owner, on its stored state.
-
-        On the owner, ``workflow`` is brought up to the stopped state; elsewhere the stop is sent to the owner.
-        """
-        if in_unit_of_work():
-            await workflow._halt(runtime_parameters)
-            return
-        partition = self.partition_of(workflow)
-        if not self.owns(partition):
-            await self.tasks_topic.send(
-                key=workflow_key(workflow), value=encode_stop(workflow.id, runtime_parameters), headers={KIND: STOP}
-            )
-            return
-        stopped = await self._stop_stored(partition, workflow.id, runtime_parameters)
-        if stopped is not None:
-            for name in type(stopped)._options.fields:
-                setattr(workflow, name, getattr(stopped, name))
-
-    async def _stop_requested(self, message: Any) -> None:
-        """Stop the workflow named by a stop request on the tasks topic."""
-        try:
-            workflow_id, runtime_parameters = decode_stop(message.value)
-        except ValueError as error:
-            await self.dead_letters.send(message, MALFORMED, f"stop request: {error}")
-            return
-        await self._stop_stored(message.partition, workflow_id, runtime_parameters)
-
-    async def _stop_stored(
-        self, partition: int, workflow_id: UUID, runtime_parameters: dict[str, str] | None = None
-    ) -> ITemplateDAGInstance | None:
-        """Stop the stored workflow ``workflow_id`` of ``partition`` under its lock; return it, or None if absent."""
-        async with self._locks(workflow_id):
-            workflow = self._store.load_workflow(partition, str(workflow_id))
-            if workflow is None:
-                logger.warning("Workflow %s to stop is not stored", workflow_id)
-                return None
-            async with unit_of_work(self._commit):
-                await workflow._halt(runtime_parameters)
-            return workflow
-
-    def _schedule_timers(self, partition: int, workflow: ITemplateDAGInstance) -> None:
-        for task in workflow.tasks.values():
-            if isinstance(task, TriggerTask) and task.time_to_execute and not is_terminal(task.status.code):
-                self._store.triggers.add(partition, trigger_of(task, workflow))
+        """Stop ``workflow`` on the worker that owns it, bringing ``workflow`` up to the stopped state there."""
+        await self._requests.stop(workflow, runtime_parameters)
 
     async def _update_instance(self, task: ITemplateDAGInstance | None) -> None:
         """Save a changed workflow: once at the end of the event being handled, or now outside one."""
-        if task is not None and not record_change(task):
-            await self._store_root_template_instance(task)
+        await self._persistence.save(task)
 
     async def _store_root_template_instance(self, workflow_instance: ITemplateDAGInstance) -> None:
         """Save ``workflow_instance`` now, if this worker owns it."""
-        if not self.owns(self.partition_of(workflow_instance)):
-            logger.error("Workflow %s belongs to another worker; this change is not saved", workflow_instance.id)
-            return
-        await self._store.insert_key_value(str(workflow_instance.id), workflow_instance)
+        await self._persistence.save_now(workflow_instance)
 
     async def _remove_root_template_instance(self, workflow_instance: ITemplateDAGInstance) -> None:
         """Delete a finished workflow (``delete_workflow_on_complete``), after the event that finished it."""
-        if not record_deletion(workflow_instance):
-            await self._commit(Changes(deleted={workflow_instance.id: workflow_instance}))
-
-    async def _commit(self, changes: Changes) -> None:
-        """Save the changed workflows and delete the deleted ones, publishing each, in one write.
-
-        What must only happen after the save (``changes.afterwards``) waits until the save is durable.
-        """
-        records = [(workflow, await self._store.stamp_and_publish(workflow)) for workflow in changes.changed.values()]
-        for workflow in changes.deleted.values():
-            await self._store.stamp_and_publish(workflow)
-        acknowledgements = await self._store.write_workflows(
-            [*records, *((workflow, None) for workflow in changes.deleted.values())]
-        )
-        if changes.afterwards:
-            await asyncio.gather(*acknowledgements)
-
-    async def _publish_update(self, workflow: ITemplateDAGInstance, payload: bytes) -> None:
-        """Send a saved workflow to ``task_update_topic`` and the update callbacks."""
-        if self.task_update_topic is not None:
-            await self.task_update_topic.send(key=workflow_key(workflow), value=payload)
-        for callback in self.task_update_callbacks:
-            try:
-                await callback(workflow)
-            except Exception:
-                logger.exception("Update callback %r failed for workflow %s", callback, workflow.id)
+        await self._persistence.delete(workflow_instance)
 
     # listeners and correlation
-    async def _deliver(self, topic: str, partition: int, workflow_id: UUID, task_id: UUID, payload: Any) -> bool | None:
-        """Hand ``payload`` from listener topic ``topic`` to a waiting task and save its workflow; None if the
-        workflow or task is gone. A task that raises leaves the workflow unchanged, and the error propagates."""
-        async with self._locks(workflow_id):
-            workflow = self._store.load_workflow(partition, str(workflow_id))
-            if workflow is None:
-                return None
-            task = workflow.get_task(task_id)
-            if task is None:
-                return None
-            async with unit_of_work(self._commit):
-                return await deliver_message(topic, workflow, task, payload)
-
     async def _insert_correletable_key_task(
         self, task_instance: ITask, workflow_instance: ITemplateDAGInstance
     ) -> None:
         """Register a listener under the current value of its correlation attribute."""
-        value = workflow_instance.runtime_parameters.get(task_instance.correlatable_key)  # type: ignore[arg-type]
-        await self.update_correletable_key_for_task(
-            task_instance, None if value is None else str(value), new_task=True, workflow_instance=workflow_instance
-        )
+        await self._correlation.register_new(task_instance, workflow_instance)
 
     async def update_correletable_key_for_task(
         self,
@@ -665,42 +578,13 @@ class Dagger(mode.Service):
 
         With no value (``None``) the task waits on nothing.
         """
-        if workflow_instance is None:
-            logger.error("No workflow given; correlation of task %s not updated", task_instance.id)
-            return
-        if not new_task:
-            registered = workflow_instance.sensor_tasks_to_correletable_map.get(task_instance.id)
-            if registered is not None and registered.correlatable_key_attr_value == key:
-                return
-            await self.remove_task_from_correletable_keys_table(task_instance, workflow_instance)
-        workflow_instance.sensor_tasks_to_correletable_map[task_instance.id] = CorrelatableMapValue(
-            correlatable_key_attr=task_instance.correlatable_key, correlatable_key_attr_value=key
-        )
-        if key is not None and not being_created(workflow_instance.id):
-            await self._register(workflow_instance, task_instance.id, task_instance.topic, key)
-
-    async def _register(self, workflow: ITemplateDAGInstance, task_id: UUID, topic: str, value: str) -> None:
-        entry = CorreletableLookUpKey(workflow_id=workflow.id, task_id=task_id, partition_key=workflow_key(workflow))
-        await self._router.update_index(True, value, topic, entry)
-
-    async def _register_listeners(self, workflow: ITemplateDAGInstance) -> None:
-        """Register every listener of a workflow being stored for the first time in the correlation index."""
-        for task_id, registered in workflow.sensor_tasks_to_correletable_map.items():
-            task = workflow.get_task(task_id)
-            if task is not None and registered.correlatable_key_attr_value is not None:
-                await self._register(workflow, task_id, task.topic, registered.correlatable_key_attr_value)
+        await self._correlation.register(task_instance, key, new_task, workflow_instance)
 
     async def remove_task_from_correletable_keys_table(
         self, task: ITask, workflow_instance: ITemplateDAGInstance
     ) -> None:
         """Unregister ``task`` from the correlation value it waits on."""
-        registered = workflow_instance.sensor_tasks_to_correletable_map.get(task.id)
-        if registered is None or registered.correlatable_key_attr_value is None:
-            return
-        entry = CorreletableLookUpKey(workflow_id=workflow_instance.id, task_id=task.id)
-        remove = partial(self._router.update_index, False, registered.correlatable_key_attr_value, task.topic, entry)
-        if not after_commit(remove):
-            await remove()
+        await self._correlation.unregister(task, workflow_instance)
 
     async def chunk_and_store_correlatable_tasks(
         self, cor_instance: CorreletableKeyTasks, value: UUID, workflow_id: UUID
@@ -708,14 +592,9 @@ class Dagger(mode.Service):
         """Register task ``value`` of workflow ``workflow_id`` in the chain of index chunks ``cor_instance`` is part of.
 
         The entry goes to the last chunk of the chain, or to a new chunk linked after it when that one holds
-        ``max_correletable_keys_in_values`` entries, on the worker that owns the chain. The workflow's
-        partition key, which routes the messages found through the entry, is read from the workflow when
-        this worker holds it.
+        ``max_correletable_keys_in_values`` entries, on the worker that owns the chain.
         """
-        workflow = await self._store.get_value_for_key(str(workflow_id))
-        partition_key = None if workflow is None else workflow_key(workflow)
-        entry = CorreletableLookUpKey(workflow_id=workflow_id, task_id=value, partition_key=partition_key)
-        await self._update_index_chain(True, cor_instance.key, [entry])
+        await self._correlation.add_to_chain(cor_instance, value, workflow_id)
 
     async def persist_tasks_ids_for_correletable_keys(
         self, lookup_keys: Iterable[CorreletableLookUpKey], cor_instances: list[CorreletableKeyTasks]
@@ -725,57 +604,17 @@ class Dagger(mode.Service):
         Its entries whose task is not in ``lookup_keys`` are removed (a chunk left empty is dropped) and the
         entries of ``lookup_keys`` it lacks are added, on the worker that owns the chain.
         """
-        if not cor_instances:
-            logger.error("No correlation index chunks given; nothing persisted")
-            return
-        wanted = {(entry.workflow_id, entry.task_id): entry for entry in lookup_keys}
-        held = {(entry.workflow_id, entry.task_id): entry for chunk in cor_instances for entry in chunk.lookup_keys}
-        head = cor_instances[0].key
-        await self._update_index_chain(False, head, [entry for task, entry in held.items() if task not in wanted])
-        await self._update_index_chain(True, head, [entry for task, entry in wanted.items() if task not in held])
-
-    async def _update_index_chain(self, add: bool, key: str | None, entries: list[CorreletableLookUpKey]) -> None:
-        """Add or remove ``entries`` in the chain of index chunks stored under ``key``.
-
-        A listener's key (``<value>_<topic>``) is updated on the owner of its value; any other key (an
-        overflow chunk's) where this worker holds it.
-        """
-        located = split_lookup_key(key, self._router.listeners) if key else None
-        if located is not None:
-            for entry in entries:
-                await self._router.update_index(add, located[0], located[1], entry)
-            return
-        index = self._store.correlations
-        partition = index.holder(self.owned_partitions(), key) if key else None
-        if key is None or partition is None:
-            if entries:
-                logger.error("No listener's index chain is stored under %r here; the index is unchanged", key)
-            return
-        for entry in entries:
-            index.update(partition, key, add, entry)
+        await self._correlation.replace_chain(lookup_keys, cor_instances)
 
     async def get_correletable_key_instances(self, cor_instance: CorreletableKeyTasks) -> list[CorreletableKeyTasks]:
         """Return the chunks stored under ``cor_instance.key`` in the partitions this worker owns."""
-        return [
-            chunk
-            for partition in self.owned_partitions()
-            for chunk in self._store.correlations.chunks(partition, str(cor_instance.key))
-        ]
+        return self._correlation.chunks(str(cor_instance.key))
 
-    async def _get_tasks_by_correlatable_key(
+    def _get_tasks_by_correlatable_key(
         self, lookup_key: tuple[str, str], get_completed: bool = False
     ) -> AsyncIterator[tuple[ITemplateDAGInstance, ITask]]:
         """Yield the ``(workflow, task)`` pairs waiting on index key ``lookup_key[1]`` on this worker."""
-        for partition in self.owned_partitions():
-            for entry in self._store.correlations.entries(partition, lookup_key[1]):
-                workflow = await self._store.get_value_for_key(str(entry.workflow_id))
-                task = None if workflow is None else workflow.get_task(entry.task_id)
-                if (
-                    workflow is not None
-                    and task is not None
-                    and (get_completed or not _is(workflow, TaskStatusEnum.COMPLETED))
-                ):
-                    yield workflow, task
+        return self._correlation.waiting(lookup_key[1], get_completed)
 
     async def get_monitoring_task(self, task: ITask, workflow_instance: ITemplateDAGInstance) -> MonitoringTask | None:
         """Return the monitoring task of ``task`` (a monitored process) in ``workflow_instance``, or None."""
@@ -788,90 +627,11 @@ class Dagger(mode.Service):
         self, task_instance: TriggerTask, workflow_instance: ITemplateDAGInstance
     ) -> None:
         """Schedule the timer of a trigger task."""
-        await self._store.store_trigger_instance(task_instance, workflow_instance)
+        self._timers.schedule(task_instance, workflow_instance)
 
     async def _process_system_timer_task(self) -> None:
-        """The timer tick: fire the due triggers of the partitions this worker owns.
-
-        Nothing fires while partitions move or the tables recover: their state is not complete yet.
-        """
-        async with self._tick_lock:
-            if not self._tables_ready():
-                return
-            try:
-                await self._store.execute_system_timer_task()
-            except Exception:
-                logger.exception("Timer tick failed; the due timers wait for the next one")
-
-    async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
-        """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
-
-        Nothing is handed to a stream until faust has sought, and partitions without a committed offset
-        go back to their first offset (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``,
-        what is due fires at once: timers that fell due while no worker held their partition (a worker
-        died, or this one was down) then run now rather than at the next tick.
-        """
-        hold_flow_until_seek(self.faust_app)
-        try:
-            rewound = await rewind_uncommitted(self.faust_app)
-        except Exception as error:
-            logger.warning("Partitions without a committed offset were not rewound: %r", error)
-        else:
-            if rewound:
-                logger.info("Read from their first offset, having no committed offset: %s", rewound)
-        if self.restart_tasks_on_boot:
-            self.add_future(self._fire_due_when_ready())
-
-    async def _fire_due_when_ready(self) -> None:
-        while not self._tables_ready():
-            if self.should_stop:
-                return
-            await asyncio.sleep(0.1)
-        await self._process_system_timer_task()
-
-    async def _recover_past_commit_markers(self) -> None:
-        """Under exactly-once, every second: end the recovery of changelog partitions read up to a commit marker."""
-        past_markers = PastCommitMarkers(self.faust_app)
-        while not self.should_stop:
-            await asyncio.sleep(1.0)
-            try:
-                marked = await past_markers()
-            except Exception as error:
-                logger.warning("Changelog partitions ending in a commit marker were not checked: %r", error)
-            else:
-                if marked:
-                    logger.info("Recovered up to their closing commit marker: %s", marked)
-
-    def _in_transaction(self) -> AbstractAsyncContextManager[None]:
-        """Work outside any consumed event (a due timer) inside a transaction under exactly-once."""
-        return nullcontext() if self._transactions is None else self._transactions.handling()
-
-    def _tables_ready(self) -> bool:
-        """Whether the tables can be used: partitions settled, tables recovered, the engine not stopping."""
-        app = self.faust_app
-        return not (self.should_stop or app.rebalancing or getattr(app, "in_recovery", False))
-
-    async def _fire_trigger(self, trigger: Trigger) -> None:
-        """Run the task of a due trigger on its workflow and save the workflow.
-
-        A trigger whose task has not started yet is dropped: the task schedules it again when it starts.
-        """
-        async with self._in_transaction(), self._locks(trigger.workflow_id):  # type: ignore[arg-type]
-            found = self._store.find_workflow(str(trigger.workflow_id))
-            if found is None:
-                await self._store.remove_trigger(trigger)
-                return
-            partition = found[0]
-            workflow = codec.loads(found[1], expected=ITemplateDAGInstance, strict=True)
-            task = workflow.get_task(trigger.id)
-            if task is None or not _is(task, TaskStatusEnum.EXECUTING):
-                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
-                return
-            async with unit_of_work(self._commit):
-                await task.start(workflow_instance=workflow)
-                record_change(workflow)
-            if is_terminal(task.status.code):
-                self._store.triggers.remove(partition, trigger.workflow_id, trigger.id)  # type: ignore[arg-type]
+        """The timer tick: fire the due triggers of the partitions this worker owns."""
+        await self._timers.tick()
 
 
 attach(Dagger)
@@ -880,24 +640,6 @@ attach(Dagger)
 def _as_engine(dagger: Dagger) -> Engine:
     """What the model may ask of the engine, ``Dagger`` has: mypy checks it here."""
     return dagger
-
-
-def _is(task: ITask, status: TaskStatusEnum) -> bool:
-    return task.status.code == status.name
-
-
-def _log_repeated(workflow: ITemplateDAGInstance, submission: bool) -> None:
-    """Log that a workflow arrived again: a repeated creation at INFO, the submission after it at DEBUG."""
-    if submission:
-        logger.debug(
-            "Workflow %s is already %s; submitting it again changes nothing", workflow.id, workflow.status.code
-        )
-    else:
-        logger.info(
-            "Workflow %s is already stored (%s); the repeated creation changes nothing",
-            workflow.id,
-            workflow.status.code,
-        )
 
 
 class TaskDTO(ITask, namespace="dagger.service.services.TaskDTO"):

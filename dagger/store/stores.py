@@ -9,9 +9,9 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from dagger import codec
 from dagger.store._correlation_index import CorrelationIndex
@@ -19,10 +19,12 @@ from dagger.store._memory_budget import MemoryBudget, open_within
 from dagger.store._partitioned_table import PartitionedTable, Transaction, no_transaction
 from dagger.store._rocksdb_options import ROCKS_DB_OPTIONS
 from dagger.store._trigger_index import TriggerIndex
+from dagger.tasks._workflow import new_version
 from dagger.tasks.task import TERMINAL_STATUSES, ITask, ITemplateDAGInstance, SystemTimerTask, Trigger, TriggerTask
+from dagger.types import Placement
 from dagger.utils import clock
 
-__all__ = ["LISTING_BATCH", "TERMINAL_STATUSES", "IStore", "RocksDBStore", "trigger_of"]
+__all__ = ["LISTING_BATCH", "TERMINAL_STATUSES", "IStore", "RocksDBStore", "StoreContext", "trigger_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,29 +32,49 @@ LISTING_BATCH = 256
 """How many workflows :meth:`RocksDBStore.workflow_batches` reads at a time."""
 
 
+@dataclass(frozen=True)
+class StoreContext:
+    """What the engine hands a store: it never reaches back into the engine for these."""
+
+    faust_app: Any
+    """The faust app the store declares its tables with."""
+    placement: Placement
+    """The partitions, which of them this worker owns, and the partition of a workflow."""
+    publish: Callable[[ITemplateDAGInstance, bytes], Awaitable[None]]
+    """Publish a saved version of a workflow (its update topic and callbacks)."""
+    tick: Callable[[], Awaitable[None]]
+    """Run a timer tick: fire the due timers (what :meth:`IStore.execute_system_timer_task` runs)."""
+    transaction: Callable[[], Transaction | None] = no_transaction
+    """The transaction the write being made belongs to (exactly-once), or None."""
+    max_due_per_tick: int = 2000
+    """At most how many due timers one tick reads (``max_tasks_per_trigger``)."""
+    max_entries_per_chunk: int = 15000
+    """At most how many entries one correlation index chunk holds (``max_correletable_keys_in_values``)."""
+
+
 class IStore(abc.ABC):
     """The contract of a Dagger store.
 
-    Workflows are saved whole, one record per workflow keyed by its id; timers and correlation
-    entries live beside them. ``app`` is the :class:`~dagger.service.services.Dagger` engine.
+    Workflows are saved whole, one record per workflow keyed by its id, in the partition of the
+    workflow's partition key; the time-ordered timers (``triggers``) and the correlation index
+    (``correlations``) live beside them. What the store needs from outside is in its
+    :class:`StoreContext`; ``app`` is the reference's name for the engine the store belongs to.
     """
 
     enable_changelog: bool = True
+    triggers: TriggerIndex
+    correlations: CorrelationIndex
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, context: StoreContext) -> None:
         self.app = app
+        self.context = context
+        self.placement = context.placement
 
     async def insert_key_value(self, key: str, value: ITemplateDAGInstance) -> None:
-        """Save workflow ``value`` (whose id is ``key``): stamp it, publish the update, then write it."""
-        await self.write_workflows([(value, await self.stamp_and_publish(value))])
-
-    async def stamp_and_publish(self, workflow: ITemplateDAGInstance) -> bytes:
-        """Count a new version of ``workflow``, publish it as an update and return its encoding."""
-        workflow.lastupdated = clock.now()
-        workflow.update_count += 1
-        payload = codec.dumps(workflow)
-        await self.app._publish_update(workflow, payload)
-        return payload
+        """Save workflow ``value`` (whose id is ``key``) as a new version: publish it, then write it."""
+        payload = new_version(value)
+        await self.context.publish(value, payload)
+        await self.write_workflows([(value, payload)])
 
     @abc.abstractmethod
     async def write_workflows(
@@ -63,12 +85,39 @@ class IStore(abc.ABC):
         Returns what to await for the writes to be durable (nothing where they already are)."""
 
     @abc.abstractmethod
+    def read_workflow(self, partition: int, key: str) -> bytes | None:
+        """Return the encoded workflow stored under ``key`` in ``partition``, or None."""
+
+    @abc.abstractmethod
+    def find_workflow(self, key: str) -> tuple[int, bytes] | None:
+        """Look for workflow ``key`` in the partitions this worker owns; return its partition and bytes."""
+
+    @abc.abstractmethod
+    def workflow_batches(self, size: int = LISTING_BATCH) -> Iterator[list[bytes]]:
+        """Yield the encoded workflows of every partition this worker owns, ``size`` at a time."""
+
+    @abc.abstractmethod
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every write made so far is durable (bounded by ``timeout`` seconds)."""
+
+    @abc.abstractmethod
     async def remove_key_value(self, key: str) -> None:
         """Delete the workflow stored under ``key``."""
 
-    @abc.abstractmethod
+    def load_workflow(self, partition: int, key: str) -> ITemplateDAGInstance | None:
+        """Return the workflow stored under ``key`` in ``partition``, decoded, or None."""
+        payload = self.read_workflow(partition, key)
+        return None if payload is None else codec.loads(payload, expected=ITemplateDAGInstance, strict=True)
+
+    def iter_workflows(self) -> Iterator[bytes]:
+        """Yield the encoded workflows of every partition this worker owns."""
+        for batch in self.workflow_batches():
+            yield from batch
+
     async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
-        """Return the workflow stored under ``key``, or None."""
+        """Return the workflow with id ``key`` if a partition this worker owns holds it."""
+        found = self.find_workflow(key)
+        return None if found is None else codec.loads(found[1], expected=ITemplateDAGInstance, strict=True)
 
     @abc.abstractmethod
     async def insert_trigger(self, value: Trigger) -> None:
@@ -116,9 +165,11 @@ class IStore(abc.ABC):
         return trigger_of(task_instance, wokflow_instance)
 
     async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:
-        """Unschedule the timer of a trigger task that has completed."""
+        """Unschedule the timer of a trigger task that has completed, on the owner of its workflow."""
         if wokflow_instance is not None:
-            await self.remove_trigger(Trigger(id=task.id, workflow_id=wokflow_instance.id))
+            partition = self.placement.partition_of(wokflow_instance)
+            if self.placement.owns(partition):
+                self.triggers.remove(partition, wokflow_instance.id, task.id)
 
     async def process_system_timer_task(self, timer_task: SystemTimerTask) -> None:
         """Run one timer tick through ``timer_task``; a failing tick is logged."""
@@ -128,12 +179,8 @@ class IStore(abc.ABC):
             logger.exception("Timer tick failed")
 
     async def execute_system_timer_task(self) -> None:
-        """Fire every due timer on the workflow that owns it; a timer that fails is logged and kept."""
-        async for trigger in self.get_valid_triggers():
-            try:
-                await self.app._fire_trigger(trigger)
-            except Exception:
-                logger.exception("Timer of task %s of workflow %s failed", trigger.id, trigger.workflow_id)
+        """Fire the due timers: run the engine's timer tick."""
+        await self.context.tick()
 
 
 class RocksDBStore(IStore):
@@ -145,9 +192,8 @@ class RocksDBStore(IStore):
 
     DELIM_VAUE = "|"
 
-    def __init__(self, app: Any, transaction: Callable[[], Transaction | None] = no_transaction) -> None:
-        super().__init__(app)
-        self.transaction = transaction
+    def __init__(self, app: Any, *, context: StoreContext) -> None:
+        super().__init__(app, context=context)
         self.kv_table: Any = None
         self.triggers_table: Any = None
         self.correletable_keys_table: Any = None
@@ -162,10 +208,11 @@ class RocksDBStore(IStore):
         self.memory_budget = MemoryBudget.from_options(options)
         for table in (self.kv_table, self.triggers_table, self.correletable_keys_table):
             open_within(self.memory_budget, table, options)
-        self.workflows = PartitionedTable(self.kv_table, self.transaction)
-        self.triggers = TriggerIndex(PartitionedTable(self.triggers_table, self.transaction))
+        transaction = self.context.transaction
+        self.workflows = PartitionedTable(self.kv_table, transaction)
+        self.triggers = TriggerIndex(PartitionedTable(self.triggers_table, transaction))
         self.correlations = CorrelationIndex(
-            PartitionedTable(self.correletable_keys_table, self.transaction), self.app.max_correletable_keys_in_values
+            PartitionedTable(self.correletable_keys_table, transaction), self.context.max_entries_per_chunk
         )
 
     async def flush(self, timeout: float = 30.0) -> None:
@@ -176,9 +223,9 @@ class RocksDBStore(IStore):
                 logger.error("%d writes to the %s changelog were not acknowledged", missing, table.name)
 
     def _table(self, name: str) -> Any:
-        return self.app.faust_app.Table(
+        return self.context.faust_app.Table(
             name,
-            partitions=self.app.partitions,
+            partitions=self.placement.partitions,
             key_type=bytes,
             value_type=bytes,
             options=dict(self.get_db_options()),
@@ -194,7 +241,7 @@ class RocksDBStore(IStore):
         """Write the workflows to the partitions of their partition keys; return the changelog's acknowledgements."""
         acknowledgements: list[Awaitable[Any]] = []
         for workflow, payload in records:
-            partition, key = self.app.partition_of(workflow), str(workflow.id).encode()
+            partition, key = self.placement.partition_of(workflow), str(workflow.id).encode()
             if payload is None:
                 acknowledgements.append(self.workflows.delete(partition, key))
             else:
@@ -205,23 +252,13 @@ class RocksDBStore(IStore):
         """Return the encoded workflow stored under ``key`` in ``partition``, or None."""
         return self.workflows.get(partition, key.encode())
 
-    def load_workflow(self, partition: int, key: str) -> ITemplateDAGInstance | None:
-        """Return the workflow stored under ``key`` in ``partition``, decoded, or None."""
-        payload = self.read_workflow(partition, key)
-        return None if payload is None else codec.loads(payload, expected=ITemplateDAGInstance, strict=True)
-
     def find_workflow(self, key: str) -> tuple[int, bytes] | None:
         """Look for workflow ``key`` in the partitions this worker owns; return its partition and bytes."""
-        for partition in self.app.owned_partitions():
+        for partition in self.placement.owned_partitions():
             payload = self.workflows.get(partition, key.encode())
             if payload is not None:
                 return partition, payload
         return None
-
-    def iter_workflows(self) -> Iterator[bytes]:
-        """Yield the encoded workflows of every partition this worker owns."""
-        for batch in self.workflow_batches():
-            yield from batch
 
     def workflow_batches(self, size: int = LISTING_BATCH) -> Iterator[list[bytes]]:
         """Yield the encoded workflows of every partition this worker owns, ``size`` at a time.
@@ -229,16 +266,11 @@ class RocksDBStore(IStore):
         No read of the store stays open from one batch to the next, so the caller may await in between:
         each batch reads on from the key after the last one, as the partition is then.
         """
-        for partition in self.app.owned_partitions():
+        for partition in self.placement.owned_partitions():
             start = b""
             while batch := list(islice(self.workflows.items(partition, start), size)):
                 yield [payload for _, payload in batch]
                 start = batch[-1][0] + b"\x00"
-
-    async def get_value_for_key(self, key: str) -> ITemplateDAGInstance | None:
-        """Return the workflow with id ``key`` if a partition this worker owns holds it."""
-        found = self.find_workflow(key)
-        return None if found is None else codec.loads(found[1], expected=ITemplateDAGInstance, strict=True)
 
     async def remove_key_value(self, key: str) -> None:
         """Delete workflow ``key`` from the partition that holds it."""
@@ -248,39 +280,20 @@ class RocksDBStore(IStore):
 
     async def insert_trigger(self, value: Trigger) -> None:
         """Schedule ``value`` in its workflow's partition, if this worker holds the workflow."""
-        partition = self._partition_of_workflow(value.workflow_id)
-        if partition is not None:
-            self.triggers.add(partition, value)
-
-    async def store_trigger_instance(self, task_instance: TriggerTask, wokflow_instance: ITemplateDAGInstance) -> None:
-        """Schedule the timer of ``task_instance`` in its workflow's partition, on the workflow's owner.
-
-        Elsewhere (a workflow created on another worker) nothing is written: the owner schedules the
-        workflow's timers when it stores the workflow.
-        """
-        partition = self.app.partition_of(wokflow_instance)
-        if self.app.owns(partition):
-            self.triggers.add(
-                partition, await self._create_trigger_instance_from_trigger_task(task_instance, wokflow_instance)
-            )
+        found = None if value.workflow_id is None else self.find_workflow(str(value.workflow_id))
+        if found is not None:
+            self.triggers.add(found[0], value)
 
     async def remove_trigger(self, key: Trigger) -> None:
         """Unschedule the timer ``key`` in whichever owned partition holds it."""
-        for partition in self.app.owned_partitions():
+        for partition in self.placement.owned_partitions():
             if self.triggers.remove(partition, key.workflow_id, key.id):  # type: ignore[arg-type]
                 return
-
-    async def process_trigger_task_complete(self, task: ITask, wokflow_instance: ITemplateDAGInstance | None) -> None:
-        """Unschedule the timer of a trigger task that has completed."""
-        if wokflow_instance is not None:
-            partition = self.app.partition_of(wokflow_instance)
-            if self.app.owns(partition):
-                self.triggers.remove(partition, wokflow_instance.id, task.id)
 
     async def get_trigger(self, key: Any, use_partition: bool = False) -> Trigger | None:
         """Return the timer of ``key``, a ``(workflow id, task id)`` pair, or None."""
         workflow_id, task_id = key
-        for partition in self.app.owned_partitions():
+        for partition in self.placement.owned_partitions():
             trigger = self.triggers.get(partition, workflow_id, task_id)
             if trigger is not None:
                 return trigger
@@ -288,18 +301,14 @@ class RocksDBStore(IStore):
 
     async def get_valid_triggers(self) -> AsyncIterator[Trigger]:
         """Yield due timers of the partitions this worker owns, at most ``max_tasks_per_trigger`` in all."""
-        budget = self.app.max_tasks_per_trigger
+        budget = self.context.max_due_per_tick
         now = clock.now()
-        for partition in self.app.owned_partitions():
+        for partition in self.placement.owned_partitions():
             if budget <= 0:
                 return
             for trigger in self.triggers.due(partition, now, budget):
                 budget -= 1
                 yield trigger
-
-    def _partition_of_workflow(self, workflow_id: UUID | None) -> int | None:
-        found = None if workflow_id is None else self.find_workflow(str(workflow_id))
-        return None if found is None else found[0]
 
 
 def trigger_of(task: TriggerTask, workflow: ITemplateDAGInstance) -> Trigger:

@@ -1,4 +1,4 @@
-"""``KafkaAgent``: consumes a listener topic and hands each message to the tasks it correlates to."""
+"""``KafkaAgent``: the reference's consumer of a listener topic, kept as a face over the engine's own path."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from typing import Any
 
 from faust import App, Topic
 
-from dagger.tasks._sensor import KafkaListenerTask, deliver_message
+from dagger.tasks._sensor import KafkaListenerTask
 
 logger = logging.getLogger("dagger.tasks.task")
 
 
 class KafkaAgent:
-    """The consumer of one listener topic.
+    """The consumer of one listener topic, for listener tasks like ``task``.
 
-    ``task`` is a listener of the topic's template; its ``get_correlatable_keys_from_payload`` turns a
-    message into the correlation values that find the waiting tasks through the engine ``app``.
+    The engine ``app`` consumes every declared listener topic itself; this class hands what it is given
+    to that same path (correlation, the correlation index, the workflow's lock and unit of work, dead
+    letters), so a message handled through it is handled exactly as one read from the topic.
     """
 
     def __init__(self, app: Any, topic: Topic, task: KafkaListenerTask) -> None:
@@ -26,31 +27,12 @@ class KafkaAgent:
         self._task = task
 
     async def process_event_helper(self, event: Any) -> None:
-        """Deliver one message to the tasks waiting on each of its correlation values.
-
-        With the listener's ``match_only_one`` set, delivery for a correlation value stops at the first
-        task that takes the message.
-        """
-        topic_name = self._topic.get_topic_name()
-        mappings = await self._task.get_correlatable_keys_from_payload(event)
-        for mapping in mappings or []:
-            if not mapping or len(mapping) < 2 or mapping[1] is None:
-                logger.warning("Listener on topic %s extracted an unusable mapping %r", topic_name, mapping)
-                continue
-            lookup = (mapping[0], f"{mapping[1]}_{topic_name}")
-            async for workflow_instance, task in self.app._get_tasks_by_correlatable_key(lookup, get_completed=True):
-                try:
-                    taken = await deliver_message(topic_name, workflow_instance, task, event)
-                except Exception:
-                    logger.exception(
-                        "Task %s failed to handle a message from %s", getattr(task, "id", None), topic_name
-                    )
-                    continue
-                if taken and getattr(self._task, "match_only_one", False):
-                    break
+        """Hand one decoded message of the topic to the tasks waiting for it."""
+        self.app.declare_listener(self._topic, type(self._task))
+        await self.app.route_listener_payload(self._topic, event)
 
     async def process_event(self, stream: AsyncIterable[Any]) -> None:
-        """Deliver every message of ``stream``; a message that cannot be handled is logged and passed over."""
+        """Hand over every message of ``stream``; a message that cannot be handled is logged and passed over."""
         async for event in stream:
             try:
                 await self.process_event_helper(event)
@@ -58,5 +40,5 @@ class KafkaAgent:
                 logger.exception("Message on %s could not be handled", self._topic.get_topic_name())
 
     def decorate(self, app: App, concurrency: int = 1) -> None:
-        """Register this agent with the faust ``app``, named after its topic."""
-        app.agent(self._topic, name=self._topic.get_topic_name(), concurrency=concurrency)(self.process_event)
+        """Have the engine consume the topic for listener tasks like this agent's."""
+        self.app.declare_listener(self._topic, type(self._task), concurrency=concurrency)

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from dagger import codec
 from dagger.tasks._base import ITask
 from dagger.tasks._composite import INonLeafNodeTask
 from dagger.tasks._engine import engine
@@ -14,6 +15,7 @@ from dagger.tasks._records import CorrelatableMapValue
 from dagger.tasks._sensor import SensorTask
 from dagger.tasks._status import KT, VT, WAITING, TaskLookupKey, TaskStatusEnum, TaskType, is_terminal, status_of
 from dagger.tasks._timers import MonitoringTask
+from dagger.utils import clock
 
 logger = logging.getLogger("dagger.tasks.task")
 
@@ -125,3 +127,11 @@ class DefaultTemplateDAGInstance(
     async def on_message(self, runtime_parameters: dict[str, VT], *args: Any, **kwargs: Any) -> bool:
         """Workflows do not receive messages."""
         raise NotImplementedError("DefaultTemplateDAGInstance does not process on_message")
+
+
+def new_version(workflow: ITemplateDAGInstance) -> bytes:
+    """Count a new saved version of ``workflow`` (its ``update_count`` and ``lastupdated``) and return its
+    encoding, as it is stored and published."""
+    workflow.lastupdated = clock.now()
+    workflow.update_count += 1
+    return codec.dumps(workflow)

@@ -1,10 +1,16 @@
-"""An engine without Kafka or disk, for unit tests of workflows: :class:`InMemoryEngine`."""
+"""An engine without Kafka or disk, for unit tests of workflows: :class:`InMemoryEngine`.
+
+It runs the engine's own listener path (:class:`~dagger.service._routing.EventRouter`: correlation
+values, the correlation index, the workflow's lock and unit of work, dead letters) and its
+correlation registration (:class:`~dagger.service._correlation.Correlation`), over one partition held
+in memory; the workflows themselves are kept as objects, so a test can watch the ones it created.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -13,32 +19,78 @@ import faust
 from dagger import codec
 from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
+from dagger.service._correlation import Correlation
+from dagger.service._dead_letters import DeadLetters
+from dagger.service._routing import EventRouter, HandedMessage, RouterTopics
+from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, unit_of_work
 from dagger.service.services import Dagger
-from dagger.tasks.task import (
-    CorrelatableMapValue,
-    ITask,
-    ITemplateDAGInstance,
-    KafkaAgent,
-    TaskStatusEnum,
-)
+from dagger.store._correlation_index import CorrelationIndex, split_lookup_key
+from dagger.tasks.task import ITask, ITemplateDAGInstance, KafkaListenerTask, TaskStatusEnum
+from dagger.testing._memory_table import MemoryTable
 from dagger.types import Engine
 from dagger.utils import clock
 
+MAX_LISTENER_MESSAGE_BYTES = 1_048_576
+
 
 class RecordedTopic:
-    """A stand-in topic that records what is sent to it (``sent``), encoded as the engine would."""
+    """A stand-in topic that records what is sent to it: ``sent`` (key and value, a record as its JSON) and
+    ``headers``, in order."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.sent: list[tuple[Any, bytes]] = []
+        self.headers: list[Any] = []
 
     def get_topic_name(self) -> str:
         """The topic's name."""
         return self.name
 
-    async def send(self, key: Any = None, value: Any = None, **_: Any) -> None:
-        """Record ``key`` and ``value`` (a record as its JSON)."""
+    async def send(self, key: Any = None, value: Any = None, headers: Any = None, **_: Any) -> asyncio.Future[None]:
+        """Record ``key``, ``value`` and ``headers``; return an acknowledgement that has already come."""
         self.sent.append((key, codec.dumps(value) if isinstance(value, faust.Record) else value))
+        self.headers.append(headers)
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(None)
+        return acknowledged
+
+    def take(self) -> list[HandedMessage]:
+        """Remove what was sent and return it as messages read from the topic."""
+        messages = [
+            HandedMessage(
+                self.name, value, key=None if key is None else str(key).encode(), partition=0, headers=headers
+            )
+            for (key, value), headers in zip(self.sent, self.headers, strict=True)
+        ]
+        self.sent.clear()
+        self.headers.clear()
+        return messages
+
+
+class OnePartition:
+    """Placement on one worker that owns the only partition."""
+
+    partitions = 1
+
+    def owned_partitions(self) -> list[int]:
+        """The only partition."""
+        return [0]
+
+    def owns(self, partition: int) -> bool:
+        """Always: this worker owns every partition."""
+        return True
+
+    def partition_of(self, workflow: ITemplateDAGInstance) -> int:
+        """The only partition."""
+        return 0
+
+    def partition_of_key(self, key: str) -> int:
+        """The only partition."""
+        return 0
+
+    def tables_ready(self) -> bool:
+        """Always: nothing in memory is ever recovering."""
+        return True
 
 
 class InMemoryTimers:
@@ -54,42 +106,59 @@ class InMemoryTimers:
             self.triggers.pop((wokflow_instance.id, task.id), None)
 
     async def execute_system_timer_task(self) -> None:
-        """Fire the timers due by :func:`dagger.utils.clock.now`, earliest first."""
+        """Fire the timers due by :func:`dagger.utils.clock.now`, earliest first, each in a unit of work."""
         now = clock.now()
         for (workflow_id, task_id), due in sorted(self.triggers.items(), key=lambda item: item[1]):
             if due > now:
                 continue
             workflow = self.engine.workflows.get(workflow_id)
             task = workflow.get_task(task_id) if workflow else None
-            if task is None or task.status.code != TaskStatusEnum.EXECUTING.name:
+            if workflow is None or task is None or task.status.code != TaskStatusEnum.EXECUTING.name:
                 self.triggers.pop((workflow_id, task_id), None)
                 continue
-            await task.start(workflow)
-            await self.engine._update_instance(task=workflow)
+            async with self.engine.unit():
+                await task.start(workflow)
+                record_change(workflow)
 
 
 class InMemoryEngine:
-    """An engine without Kafka or disk: workflows, correlation entries and timers in dicts.
+    """An engine without Kafka or disk: workflows in a dict, the correlation index and timers in memory.
 
     Install it as ``Dagger.app`` (:func:`installed`) and create, submit and drive workflows as the
     application does; :meth:`deliver` hands a message to the listeners of a topic, and the timers
     fire when :meth:`fire_due_timers` is called (move a :class:`~dagger.utils.clock.ManualClock` first).
-    ``workflows`` holds each saved workflow, ``saves`` counts the saves and ``tasks_topic.sent`` what
-    was sent to the tasks topic.
+    ``workflows`` holds each saved workflow, ``saves`` counts the saves, ``tasks_topic.sent`` is what
+    was sent to the tasks topic and ``dead_letters.topic.sent`` the messages no task could use.
     """
 
     def __init__(self) -> None:
-        self.faust_app = faust.App("dagger-unit-tests", broker="kafka://127.0.0.1:1", store="memory://")
+        self.faust_app = faust.App(
+            "dagger-unit-tests", broker="kafka://127.0.0.1:1", store="memory://", value_serializer="raw"
+        )
         self.template_dags: dict[str, Any] = {}
         self.process_templates: dict[str, Any] = {}
         self.tasks_topic = RecordedTopic("dagger_task_topic")
         self.workflows: dict[UUID, ITemplateDAGInstance] = {}
-        self.correlations: dict[str, set[tuple[UUID, UUID]]] = defaultdict(set)
-        self.listeners: dict[str, Any] = {}
         self.saves = 0
         self.deleted: list[UUID] = []
         self.delete_workflow_on_complete = False
+        self.dead_letters = DeadLetters(RecordedTopic("dagger-dead-letters"), MAX_LISTENER_MESSAGE_BYTES)
+        self.index = CorrelationIndex(MemoryTable(), max_entries=15000)  # type: ignore[arg-type]
         self._store = InMemoryTimers(self)
+        self._locks = WorkflowLocks()
+        self._topics = RouterTopics(correlation=RecordedTopic("correlation"), delivery=RecordedTopic("delivery"))
+        placement = OnePartition()
+        self._router = EventRouter(
+            placement=placement,
+            index=self.index,
+            workflows=self,
+            topics=self._topics,
+            dead_letters=self.dead_letters,
+            serializers=self.faust_app.serializers,
+            max_listener_message_bytes=MAX_LISTENER_MESSAGE_BYTES,
+            background=asyncio.ensure_future,
+        )
+        self._correlation = Correlation(self.index, placement, self._router, self._read)
 
     # what application code calls
     def get_template(self, template_name: str) -> Any:
@@ -107,7 +176,28 @@ class InMemoryEngine:
         """Return the saved workflow ``id``, or None."""
         return self.workflows.get(id)
 
-    # persistence
+    # persistence: what the router needs of it too
+    def lock(self, workflow_id: UUID) -> asyncio.Lock:
+        """The lock of workflow ``workflow_id``."""
+        return self._locks(workflow_id)
+
+    def load(self, partition: int, workflow_id: UUID) -> ITemplateDAGInstance | None:
+        """The saved workflow ``workflow_id``, or None."""
+        return self.workflows.get(workflow_id)
+
+    def unit(self) -> AbstractAsyncContextManager[Changes]:
+        """A unit of work whose changed workflows are saved at its end."""
+        return unit_of_work(self._commit)
+
+    async def _commit(self, changes: Changes) -> None:
+        for workflow in changes.changed.values():
+            await self._update_instance(workflow)
+        for workflow in changes.deleted.values():
+            await self._remove_root_template_instance(workflow)
+
+    async def _read(self, key: str) -> ITemplateDAGInstance | None:
+        return self.workflows.get(UUID(key))
+
     async def _update_instance(self, task: ITemplateDAGInstance | None = None) -> None:
         if task is not None and task.id not in self.deleted:
             self.saves += 1
@@ -116,6 +206,8 @@ class InMemoryEngine:
     async def _store_and_create_task(self, task: ITask, *, submission: bool = False) -> None:
         if not isinstance(task, ITemplateDAGInstance):
             return
+        if task.id not in self.workflows:
+            await self._correlation.register_all(task)
         if task.status.code == TaskStatusEnum.SUBMITTED.name:
             await task.start(workflow_instance=task)
         await self._update_instance(task=task)
@@ -131,48 +223,46 @@ class InMemoryEngine:
     add_topic = Dagger.add_topic
     create_topic = Dagger.create_topic
 
-    def declare_listener(self, topic: Any, listener_type: type, concurrency: int = 1) -> None:
-        """Note that tasks of ``listener_type`` wait on ``topic``: :meth:`deliver` hands them its messages."""
-        self.listeners[topic.get_topic_name()] = (listener_type, concurrency)
+    def declare_listener(self, topic: Any, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> None:
+        """Let tasks of ``listener_type`` wait on ``topic``: :meth:`deliver` hands them its messages."""
+        self._router.declare(topic, listener_type, concurrency)
+
+    @property
+    def listeners(self) -> dict[str, tuple[type, int]]:
+        """Each listener topic declared, with the first listener class declared on it and its concurrency."""
+        return {
+            name: (type(listener.prototypes[0]), listener.concurrency)
+            for name, listener in self._router.listeners.items()
+        }
+
+    async def route_listener_payload(self, topic: Any, payload: Any) -> None:
+        """Hand a decoded message of listener topic ``topic`` (a topic or its name) to the tasks waiting for it."""
+        await self.deliver(topic if isinstance(topic, str) else topic.get_topic_name(), payload)
 
     # timers
     async def _store_trigger_instance(self, task_instance: ITask, workflow_instance: Any = None, **_: Any) -> None:
         self._store.triggers[(workflow_instance.id, task_instance.id)] = task_instance.time_to_execute
 
-    # correlation
+    # correlation: the engine's own
     async def _insert_correletable_key_task(
         self, task_instance: ITask, workflow_instance: ITemplateDAGInstance
     ) -> None:
-        value = workflow_instance.runtime_parameters.get(task_instance.correlatable_key or "")
-        await self.update_correletable_key_for_task(
-            task_instance, None if value is None else str(value), new_task=True, workflow_instance=workflow_instance
-        )
+        await self._correlation.register_new(task_instance, workflow_instance)
 
     async def update_correletable_key_for_task(
         self, task_instance: ITask, key: str | None = None, new_task: bool = False, workflow_instance: Any = None
     ) -> None:
         """Register ``task_instance`` under correlation value ``key`` (None: under none)."""
-        mapping = workflow_instance.sensor_tasks_to_correletable_map
-        if not new_task:
-            await self.remove_task_from_correletable_keys_table(task_instance, workflow_instance)
-        mapping[task_instance.id] = CorrelatableMapValue(task_instance.correlatable_key, key)
-        if key is not None:
-            self.correlations[f"{key}_{task_instance.topic}"].add((workflow_instance.id, task_instance.id))
+        await self._correlation.register(task_instance, key, new_task, workflow_instance)
 
     async def remove_task_from_correletable_keys_table(self, task: ITask, workflow_instance: Any) -> None:
         """Unregister ``task`` from the correlation value it waits on."""
-        registered = workflow_instance.sensor_tasks_to_correletable_map.get(task.id)
-        if registered is not None and registered.correlatable_key_attr_value is not None:
-            key = f"{registered.correlatable_key_attr_value}_{task.topic}"
-            self.correlations[key].discard((workflow_instance.id, task.id))
+        await self._correlation.unregister(task, workflow_instance)
 
-    async def _get_tasks_by_correlatable_key(
+    def _get_tasks_by_correlatable_key(
         self, lookup_key: tuple[str, str], get_completed: bool = False
     ) -> AsyncIterator[tuple[ITemplateDAGInstance, ITask]]:
-        for workflow_id, task_id in sorted(self.correlations.get(lookup_key[1], set())):
-            workflow = self.workflows.get(workflow_id)
-            if workflow is not None:
-                yield workflow, workflow.get_task(task_id)  # type: ignore[misc]
+        return self._correlation.waiting(lookup_key[1], get_completed)
 
     async def get_monitoring_task(self, task: ITask, workflow_instance: Any) -> Any:
         """Return the monitoring task of ``task`` (a monitored process) in ``workflow_instance``, or None."""
@@ -185,14 +275,28 @@ class InMemoryEngine:
         await self._store.execute_system_timer_task()
 
     async def deliver(self, topic_name: str, payload: Any) -> None:
-        """Hand ``payload`` to the listeners of ``topic_name`` as the listener agent would."""
-        listener_type, _ = self.listeners[topic_name]
-        agent = KafkaAgent(app=self, topic=RecordedTopic(topic_name), task=listener_type(UUID(int=0)))  # type: ignore[arg-type]
-        await agent.process_event_helper(payload)
+        """Hand ``payload`` to the listeners of ``topic_name`` through the engine's listener path, as if read
+        from the topic, and handle whatever that path forwards between the engine's own topics."""
+        await self._router.on_payload(topic_name, payload)
+        while forwarded := self._topics.correlation.take() + self._topics.delivery.take():
+            for message in forwarded:
+                if message.topic == self._topics.correlation.name:
+                    await self._router.on_correlation_message(message)
+                else:
+                    await self._router.on_delivery_message(message)
 
     def keys_of(self, workflow_id: UUID) -> set[str]:
         """The correlation keys under which tasks of ``workflow_id`` wait."""
-        return {key for key, pairs in self.correlations.items() if any(w == workflow_id for w, _ in pairs)}
+        return {
+            key
+            for key in _keys(self.index.table.items(0))
+            if split_lookup_key(key, self._router.listeners) is not None
+            and any(entry.workflow_id == workflow_id for entry in self.index.entries(0, key))
+        }
+
+
+def _keys(items: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    return [key.decode() for key, _ in items]
 
 
 @contextmanager

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from contextlib import nullcontext
 from uuid import UUID
 
+from dagger.service._timers import Timers
 from dagger.store._correlation_index import CorrelationIndex, lookup_key
 from dagger.store._trigger_index import TriggerIndex
+from dagger.store.stores import RocksDBStore, StoreContext
 from dagger.tasks.task import CorreletableLookUpKey, Trigger
-
-
-class MemoryTable:
-    """Partitions of sorted bytes-to-bytes maps, with the PartitionedTable interface."""
-
-    name = "memory"
-
-    def __init__(self) -> None:
-        self.partitions: dict[int, dict[bytes, bytes]] = {}
-
-    def get(self, partition: int, key: bytes) -> bytes | None:
-        return self.partitions.get(partition, {}).get(key)
-
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self.partitions.setdefault(partition, {})[key] = value
-
-    def delete(self, partition: int, key: bytes) -> None:
-        self.partitions.get(partition, {}).pop(key, None)
-
-    def items(self, partition: int, start: bytes = b"", stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        for key in sorted(self.partitions.get(partition, {})):
-            if key >= start and (stop is None or key < stop):
-                yield key, self.partitions[partition][key]
+from dagger.testing._in_memory_engine import OnePartition
+from dagger.testing._memory_table import MemoryTable
 
 
 def entry(workflow: int, task: int) -> CorreletableLookUpKey:
@@ -123,34 +104,31 @@ def test_removing_a_trigger() -> None:
     assert table.partitions[0] == {}
 
 
-class TimerEngine:
-    """What a tick needs of the engine: partitions, a budget, and a ``_fire_trigger`` failing for one task."""
-
-    max_tasks_per_trigger = 10
+class FailingTimers(Timers):
+    """A tick over a store of timers in memory, whose firing fails for one task and records the others."""
 
     def __init__(self, failing: UUID) -> None:
+        placement = OnePartition()
+        context = StoreContext(faust_app=None, placement=placement, publish=None, tick=None, max_due_per_tick=10)  # type: ignore[arg-type]
+        store = RocksDBStore(None, context=context)
+        store.triggers = TriggerIndex(MemoryTable())  # type: ignore[arg-type]
+        super().__init__(store, placement, persistence=None, in_transaction=nullcontext)  # type: ignore[arg-type]
         self.failing = failing
         self.fired: list[UUID] = []
 
-    def owned_partitions(self) -> list[int]:
-        return [0]
-
-    async def _fire_trigger(self, trigger: Trigger) -> None:
+    async def fire(self, trigger: Trigger) -> None:
         if trigger.id == self.failing:
             raise RuntimeError("this workflow cannot be read")
         self.fired.append(trigger.id)  # type: ignore[arg-type]
 
 
 async def test_a_failing_timer_does_not_stop_the_tick_and_stays_scheduled() -> None:
-    from dagger.store.stores import RocksDBStore
-
-    engine = TimerEngine(failing=UUID(int=1))
-    store = RocksDBStore(engine)
-    store.triggers = TriggerIndex(MemoryTable())  # type: ignore[arg-type]
+    engine = FailingTimers(failing=UUID(int=1))
+    store = engine.store
     for task in (1, 2, 3):
         store.triggers.add(0, Trigger(trigger_time=100 + task, id=UUID(int=task), workflow_id=UUID(int=9)))
 
-    await store.execute_system_timer_task()
+    await engine.tick()
 
     assert engine.fired == [UUID(int=2), UUID(int=3)]
     assert store.triggers.get(0, UUID(int=9), UUID(int=1)) is not None
