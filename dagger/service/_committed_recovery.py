@@ -9,7 +9,26 @@ read to the end, with nothing left to apply, is marked recovered here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
+
+logger = logging.getLogger("dagger.service.services")
+
+
+async def recover_past_commit_markers(app: Any, stopping: Callable[[], bool]) -> None:
+    """Every second until ``stopping()``: end the recovery of changelog partitions read up to a commit marker."""
+    past_markers = PastCommitMarkers(app)
+    while not stopping():
+        await asyncio.sleep(1.0)
+        try:
+            marked = await past_markers()
+        except Exception as error:
+            logger.warning("Changelog partitions ending in a commit marker were not checked: %r", error)
+        else:
+            if marked:
+                logger.info("Recovered up to their closing commit marker: %s", marked)
 
 
 class PastCommitMarkers:

@@ -8,6 +8,7 @@ a created or submitted workflow as its record (a submission marked ``dagger-kind
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,25 +28,16 @@ from dagger.wire import KIND, MALFORMED, STOP, SUBMIT, UNDECODABLE, decode_stop,
 logger = logging.getLogger("dagger.service.services")
 
 
+@dataclass
 class WorkflowRequests:
     """Stores created workflows, starts submitted ones and stops them, on their owner."""
 
-    def __init__(
-        self,
-        *,
-        tasks_topic: Any,
-        placement: Placement,
-        persistence: WorkflowPersistence,
-        timers: Timers,
-        correlation: Correlation,
-        dead_letters: DeadLetters,
-    ) -> None:
-        self.tasks_topic = tasks_topic
-        self.placement = placement
-        self.persistence = persistence
-        self.timers = timers
-        self.correlation = correlation
-        self.dead_letters = dead_letters
+    tasks_topic: Any
+    placement: Placement
+    persistence: WorkflowPersistence
+    timers: Timers
+    correlation: Correlation
+    dead_letters: DeadLetters
 
     async def on_tasks_message(self, message: Any) -> None:
         """A message on the tasks topic: store a created workflow, start a submitted one, or stop one."""

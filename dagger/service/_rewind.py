@@ -23,9 +23,24 @@ resumes the partitions: nothing is handed over until faust has sought and resume
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+logger = logging.getLogger("dagger.service.services")
+
 EARLIEST = "earliest"
+
+
+async def settle_after_rebalance(app: Any) -> None:
+    """Hold faust ``app``'s flow until it has sought, and rewind its partitions without a committed offset."""
+    hold_flow_until_seek(app)
+    try:
+        rewound = await rewind_uncommitted(app)
+    except Exception as error:
+        logger.warning("Partitions without a committed offset were not rewound: %r", error)
+    else:
+        if rewound:
+            logger.info("Read from their first offset, having no committed offset: %s", rewound)
 
 
 def hold_flow_until_seek(app: Any) -> None:

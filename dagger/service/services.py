@@ -1,7 +1,8 @@
 """The Dagger service: the engine behind ``Dagger.app`` and the registry of workflow definitions.
 
-:class:`Dagger` is the public face: it wires faust and the engine's collaborators, each in its own
-module, and answers the reference's methods by handing them on (``docs/architecture.md``):
+:class:`Dagger` is the public face: it takes the reference's options and answers the reference's methods
+by handing them on to the engine's collaborators, which its base :class:`~dagger.service._worker.Worker`
+wires and runs, each in its own module (``docs/architecture.md``):
 placement of partitions (:mod:`._placement`), workflow persistence (:mod:`._persistence`), requests to
 create, start and stop workflows (:mod:`._requests`), timers (:mod:`._timers`), correlation
 (:mod:`._correlation`), the path of a listener message (:mod:`._routing`), reading a workflow from
@@ -10,37 +11,19 @@ any worker (:mod:`._reading`) and the REST views (:mod:`._views`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
-import faust
-import mode
 from faust.types import TopicT
 
 from dagger.exceptions.exceptions import TemplateDoesNotExist
-from dagger.executor.executor import SerialExecutorStrategy
-from dagger.service._committed_recovery import PastCommitMarkers
-from dagger.service._correlation import Correlation
-from dagger.service._dead_letters import DeadLetters
-from dagger.service._discovery import discover, discovers
-from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
-from dagger.service._message_limits import largest_message, size_clients, too_small
-from dagger.service._options import CHANGELOG_ALWAYS, broker_setting, schema_registry
-from dagger.service._persistence import UpdateCallback, UpdatePublisher, WorkflowPersistence
-from dagger.service._placement import Placement
-from dagger.service._reading import OWNER_READ_TIMEOUT, WorkflowReader
-from dagger.service._requests import WorkflowRequests
-from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted
-from dagger.service._routing import EventRouter, RouterTopics, where
-from dagger.service._sending import DaggerTopic
-from dagger.service._streams import DaggerStream
-from dagger.service._timers import Timers
-from dagger.service._topics import MAX_MESSAGE_BYTES, admin_client, bootstrap_servers, ensure_topics, message_limits
-from dagger.service._transactions import Transactions, current_transactions
+from dagger.service._engine_topics import EngineTopicNames
+from dagger.service._message_limits import largest_message, size_clients
+from dagger.service._options import CHANGELOG_ALWAYS, schema_registry
+from dagger.service._persistence import UpdateCallback
+from dagger.service._reading import OWNER_READ_TIMEOUT
 from dagger.service._views import (
     DagProcessView,
     ServiceStateView,
@@ -48,15 +31,14 @@ from dagger.service._views import (
     service_blueprint,
     tasks_blueprint,
 )
+from dagger.service._worker import Worker
 from dagger.service.engineconfig import AerospikeConfig, EngineConfig, StoreEnum
-from dagger.store.stores import RocksDBStore, StoreContext
 from dagger.tasks._engine import attach
 from dagger.tasks.task import (
     CorreletableKeyTasks,
     CorreletableLookUpKey,
     ITask,
     ITemplateDAGInstance,
-    KafkaListenerTask,
     MonitoringTask,
     TriggerTask,
 )
@@ -82,7 +64,7 @@ RegisterFun = Callable[[str], Any]
 RESTART_WAIT_TIME = 1800
 
 
-class Dagger(mode.Service):
+class Dagger(Worker):
     """The workflow engine: one faust app, its topics, tables, agents, timer and REST routes.
 
     The instance created last is reachable as ``Dagger.app``; tasks reach the engine through it.
@@ -171,236 +153,16 @@ class Dagger(mode.Service):
         self.started_flag = False
         self.template_dags: dict[str, ITemplateDAG] = {}
         self.process_templates: dict[str, IProcessTemplateDAG] = {}
+        self.dd_sensor = datadog_sensor
         super().__init__(beacon=beacon, loop=loop)
         Dagger.app = self
         Dagger.topics = {}
-        self._transactions: Transactions | None = None
-        self.faust_app = self._create_faust_app(datadir, **kwargs)
-        self.add_dependency(self.faust_app)
-        self._placement = Placement(self.faust_app, tasks_topic, kafka_partitions, lambda: self.should_stop)
-        self._declare_engine_topics(tasks_topic, bootstrap_topic, task_update_topic, dead_letter_topic)
-        for sensor in (tracing_sensor, datadog_sensor):
-            if sensor is not None:
-                self.faust_app.sensors.add(sensor)
-        self.dd_sensor = datadog_sensor
-        self._wire_collaborators()
-        self._consume_engine_topics()
-        self.faust_app.timer(interval=trigger_interval)(self._process_system_timer_task)
-        self.faust_app.timer(interval=RELEASE_INTERVAL)(release_freed_memory)
-        self.faust_app.on_rebalance_complete.connect(self._on_rebalance_complete)
-
-    def _wire_collaborators(self) -> None:
-        """Create the store and the collaborators the engine hands its work to; each is given what it uses."""
-        publish = UpdatePublisher(self.task_update_topic, self.task_update_callbacks)
-        context = StoreContext(
-            faust_app=self.faust_app,
-            placement=self._placement,
-            publish=publish,
-            tick=self._process_system_timer_task,
-            transaction=current_transactions,
-            max_due_per_tick=self.max_tasks_per_trigger,
-            max_entries_per_chunk=self.max_correletable_keys_in_values,
+        self._build(
+            datadir,
+            kwargs,
+            EngineTopicNames(tasks_topic, bootstrap_topic, task_update_topic, dead_letter_topic),
+            [sensor for sensor in (tracing_sensor, datadog_sensor) if sensor is not None],
         )
-        self._store = RocksDBStore(self, context=context)
-        self._store.initialize()
-        self._store.enable_changelog = self.enable_changelog
-        self._persistence = WorkflowPersistence(self._store, self._placement, publish)
-        self._timers = Timers(self._store, self._placement, self._persistence, self._in_transaction)
-        self._router = EventRouter(
-            placement=self._placement,
-            index=self._store.correlations,
-            workflows=self._persistence,
-            topics=RouterTopics(correlation=self.correlation_topic, delivery=self.delivery_topic),
-            dead_letters=self.dead_letters,
-            serializers=self.faust_app.serializers,
-            max_listener_message_bytes=self.max_listener_message_bytes,
-            background=self.add_future,
-        )
-        self._correlation = Correlation(
-            self._store.correlations, self._placement, self._router, self._store.get_value_for_key
-        )
-        self._requests = WorkflowRequests(
-            tasks_topic=self.tasks_topic,
-            placement=self._placement,
-            persistence=self._persistence,
-            timers=self._timers,
-            correlation=self._correlation,
-            dead_letters=self.dead_letters,
-        )
-        self._reader = WorkflowReader(self.faust_app, self._store, self._placement)
-        self._execution_strategy = SerialExecutorStrategy(self)
-
-    def _create_faust_app(self, datadir: str | None, **kwargs: Any) -> faust.App:
-        options: dict[str, Any] = {
-            "broker": broker_setting(self.config.BROKER, self.kafka_broker_list),
-            "version": 1,
-            "autodiscover": discovers(self.config.PACKAGE_NAME),
-            "origin": self.config.PACKAGE_NAME,
-            "store": self.config.STORE,
-            "value_serializer": "raw",
-            "topic_partitions": self.partitions,
-            "Topic": DaggerTopic,
-            "Stream": DaggerStream,
-            **kwargs,
-        }
-        if datadir is not None:
-            options["datadir"] = datadir
-        if self.logging_config is not None:
-            options.setdefault("logging_config", self.logging_config)
-        app = faust.App(self.config.APPLICATION_NAME, **options)
-        tasks_blueprint.register(app, url_prefix="/tasks")
-        service_blueprint.register(app, url_prefix="/service")
-        return app
-
-    def _declare_engine_topics(
-        self, tasks_topic: str, bootstrap_topic: str, task_update_topic: str | None, dead_letter_topic: str | None
-    ) -> None:
-        name = self.config.APPLICATION_NAME
-        self.tasks_topic = self._engine_topic(tasks_topic)
-        self.dead_letter_topic = self._engine_topic(dead_letter_topic or f"{name}-dead-letters")
-        self.dead_letters = DeadLetters(self.dead_letter_topic, self.max_listener_message_bytes)
-        self.bootstrap_topic = self._engine_topic(bootstrap_topic)
-        self.correlation_topic = self._engine_topic(f"{name}-correlation")
-        self.delivery_topic = self._engine_topic(f"{name}-delivery")
-        self.task_update_topic = None if task_update_topic is None else self._engine_topic(task_update_topic)
-
-    def _consume_engine_topics(self) -> None:
-        app, name = self.faust_app, self.config.APPLICATION_NAME
-        app.agent(self.tasks_topic, name=self.tasks_topic.get_topic_name())(
-            self._consume(self._requests.on_tasks_message)
-        )
-        app.agent(self.correlation_topic, name=f"{name}-correlation")(
-            self._consume(self._router.on_correlation_message)
-        )
-        app.agent(self.delivery_topic, name=f"{name}-delivery")(self._consume(self._router.on_delivery_message))
-
-    def _engine_topic(self, topic_name: str) -> TopicT:
-        return self.faust_app.topic(
-            topic_name,
-            key_type=str,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=self.partitions,
-        )
-
-    @staticmethod
-    def _consume(handle: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
-        """An agent that hands each raw message to ``handle``; a message that fails is logged and passed over."""
-
-        async def consume(stream: Any) -> None:
-            async for event in stream.events():
-                try:
-                    await handle(event.message)
-                except Exception:
-                    logger.exception("Handling the message at %s failed", where(event.message))
-
-        return consume
-
-    # lifecycle
-    async def on_first_start(self) -> None:
-        """Say which of the given options have no effect, and import the application's definitions."""
-        for problem in self._without_effect:
-            logger.warning(problem)
-        self._discover_templates()
-
-    def _discover_templates(self) -> None:
-        """Import every module of ``package_name``, once, so that their ``@Dagger.register_template`` run."""
-        if not self._discovered:
-            self._discovered = True
-            discover(self.faust_app)
-
-    async def on_start(self) -> None:
-        """Create every topic the engine and the application declared, before anything consumes them."""
-        topics = {
-            topic.get_topic_name(): self.partitions
-            for topic in [
-                self.tasks_topic,
-                self.bootstrap_topic,
-                self.correlation_topic,
-                self.delivery_topic,
-                self.dead_letter_topic,
-                *([self.task_update_topic] if self.task_update_topic is not None else []),
-                *Dagger.topics.values(),
-                *(listener.topic for listener in self._router.listeners.values()),
-            ]
-        }
-        conf = self.faust_app.conf
-        async with admin_client(bootstrap_servers(conf.broker)) as admin:
-            await ensure_topics(
-                admin, topics, conf.topic_replication_factor, {MAX_MESSAGE_BYTES: str(self.largest_message)}
-            )
-            problem = too_small(await message_limits(admin, self._forwarding_topics()), self.largest_message)
-        if problem is not None:
-            raise ValueError(problem)
-        if self.exactly_once:
-            self._transactions = Transactions.of_worker(self.faust_app, self.faust_app.crash)
-            await self._transactions.start()
-            self.add_future(self._recover_past_commit_markers())
-
-    def _forwarding_topics(self) -> list[str]:
-        """The engine's topics that carry listener messages: forwarded, or dead-lettered."""
-        return [
-            topic.get_topic_name() for topic in (self.correlation_topic, self.delivery_topic, self.dead_letter_topic)
-        ]
-
-    async def on_started(self) -> None:
-        """Report readiness on ``/service/ready``."""
-        self.started_flag = True
-
-    async def on_stop(self) -> None:
-        """Stop reporting ready, let a running timer tick end, and see every write the tables made reach the
-        broker before faust stops."""
-        self.started_flag = False
-        async with self._timers.ticking:
-            await self._store.flush()
-
-    async def on_shutdown(self) -> None:
-        """Once faust has stopped, stop the transactional producer (exactly-once)."""
-        if self._transactions is not None:
-            await self._transactions.stop()
-
-    def main(self, override_logging: bool = False) -> None:
-        """Run the engine as a worker until it is stopped by a signal."""
-        mode.Worker(
-            self, daemon=True, override_logging=override_logging, logging_config=self.logging_config
-        ).execute_from_commandline()
-
-    async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
-        """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
-
-        Nothing is handed to a stream until faust has sought, and partitions without a committed offset
-        go back to their first offset (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``,
-        what is due fires at once: timers that fell due while no worker held their partition (a worker
-        died, or this one was down) then run now rather than at the next tick.
-        """
-        hold_flow_until_seek(self.faust_app)
-        try:
-            rewound = await rewind_uncommitted(self.faust_app)
-        except Exception as error:
-            logger.warning("Partitions without a committed offset were not rewound: %r", error)
-        else:
-            if rewound:
-                logger.info("Read from their first offset, having no committed offset: %s", rewound)
-        if self.restart_tasks_on_boot:
-            self.add_future(self._timers.tick_when_ready())
-
-    async def _recover_past_commit_markers(self) -> None:
-        """Under exactly-once, every second: end the recovery of changelog partitions read up to a commit marker."""
-        past_markers = PastCommitMarkers(self.faust_app)
-        while not self.should_stop:
-            await asyncio.sleep(1.0)
-            try:
-                marked = await past_markers()
-            except Exception as error:
-                logger.warning("Changelog partitions ending in a commit marker were not checked: %r", error)
-            else:
-                if marked:
-                    logger.info("Recovered up to their closing commit marker: %s", marked)
-
-    def _in_transaction(self) -> AbstractAsyncContextManager[None]:
-        """Work outside any consumed event (a due timer) inside a transaction under exactly-once."""
-        return nullcontext() if self._transactions is None else self._transactions.handling()
 
     # registry
     @classmethod
@@ -469,49 +231,6 @@ class Dagger(mode.Service):
     def get_process_template(self, process_template_name: str) -> IProcessTemplateDAG:
         """Return the registered process definition ``process_template_name``."""
         return self.process_templates[process_template_name]
-
-    def declare_listener(self, topic: TopicT, listener_type: type[KafkaListenerTask], concurrency: int = 1) -> None:
-        """Consume ``topic`` for listener tasks of ``listener_type``; declaring a topic again adds the type."""
-        listener = self._router.declare(topic, listener_type, concurrency)
-        if listener is not None:
-            name = listener.name
-            raw = self.faust_app.topic(
-                name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            )
-            self.faust_app.agent(raw, name=f"dagger-listener-{name}", concurrency=concurrency)(
-                self._consume(lambda message: self._router.on_listener_message(listener, message))
-            )
-
-    async def route_listener_payload(self, topic: Any, payload: Any) -> None:
-        """Hand a decoded message of listener topic ``topic`` (a topic or its name) to the tasks waiting for it,
-        as the engine's consumer of that topic does."""
-        await self._router.on_payload(topic if isinstance(topic, str) else topic.get_topic_name(), payload)
-
-    def get_db_options(self) -> Mapping[str, Any]:
-        """Return the options of the store's databases."""
-        return self._store.get_db_options()
-
-    # placement
-    @property
-    def partitions(self) -> int:
-        """How many partitions the engine's topics and tables have (``kafka_partitions``)."""
-        return self.config.KAFKA_PARTITIONS
-
-    def partition_of(self, workflow: ITemplateDAGInstance) -> int:
-        """The partition that holds ``workflow``: the one of its partition key."""
-        return self._placement.partition_of(workflow)
-
-    def owned_partitions(self) -> list[int]:
-        """The partitions this worker currently owns."""
-        return self._placement.owned_partitions()
-
-    def owns(self, partition: int) -> bool:
-        """Whether this worker currently owns ``partition``."""
-        return self._placement.owns(partition)
-
-    def settled_partitions(self) -> list[int]:
-        """The owned partitions whose tables are complete: none while partitions move or tables recover."""
-        return self._placement.settled_partitions()
 
     # workflows
     async def submit(self, task: ITemplateDAGInstance, *, repartition: bool = True) -> None:
@@ -628,10 +347,6 @@ class Dagger(mode.Service):
     ) -> None:
         """Schedule the timer of a trigger task."""
         self._timers.schedule(task_instance, workflow_instance)
-
-    async def _process_system_timer_task(self) -> None:
-        """The timer tick: fire the due triggers of the partitions this worker owns."""
-        await self._timers.tick()
 
 
 attach(Dagger)

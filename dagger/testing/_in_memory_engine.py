@@ -21,7 +21,8 @@ from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.service._correlation import Correlation
 from dagger.service._dead_letters import DeadLetters
-from dagger.service._routing import EventRouter, HandedMessage, RouterTopics
+from dagger.service._listeners import HandedMessage
+from dagger.service._routing import EventRouter, RouterTopics
 from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, unit_of_work
 from dagger.service.services import Dagger
 from dagger.store._correlation_index import CorrelationIndex, split_lookup_key

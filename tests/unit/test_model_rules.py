@@ -33,12 +33,12 @@ def parallel_template(name: str, operator: TaskOperator, first_fails: bool = Fal
         helper.generic_executor_task_builder(task_type=Explode, name="first")
         if first_fails
         else helper.generic_listener_task_builder(
-            value_serializer="json", topic="FIRST_EVENTS", task_type=OrderListener, process_name="FIRST"
+            topic="FIRST_EVENTS", task_type=OrderListener, process_name="FIRST", value_serializer="json"
         )
     )
     first = helper.generic_process_builder(process_name="FIRST", root_task=first_task.build()).build()
     second_task = helper.generic_listener_task_builder(
-        value_serializer="json", topic="SECOND_EVENTS", task_type=BoxListener, process_name="SECOND"
+        topic="SECOND_EVENTS", task_type=BoxListener, process_name="SECOND", value_serializer="json"
     )
     second = helper.generic_process_builder(process_name="SECOND", root_task=second_task.build()).build()
     both = ParallelCompositeProcessTemplateDagBuilder(Dagger.app).set_name("BOTH").set_type(ParallelCompositeTask)

@@ -254,10 +254,10 @@ async def test_stopping_a_finished_workflow_changes_nothing(engine):
 async def test_skip_to_a_listener_skips_the_unfinished_tasks_before_it(engine):
     helper = DAGBuilderHelper(Dagger.app)
     first = helper.generic_listener_task_builder(
-        value_serializer="json", topic="FIRST", task_type=OrderListener, process_name="ONE"
+        topic="FIRST", task_type=OrderListener, process_name="ONE", value_serializer="json"
     )
     later = helper.generic_listener_task_builder(
-        value_serializer="json", topic="LATER", task_type=OrderListener, process_name="TWO", allow_skip_to=True
+        topic="LATER", task_type=OrderListener, process_name="TWO", allow_skip_to=True, value_serializer="json"
     )
     processes = [
         helper.generic_process_builder(process_name=name, root_task=b.build())
@@ -275,7 +275,7 @@ async def test_skip_to_a_listener_skips_the_unfinished_tasks_before_it(engine):
 async def test_process_running_past_its_maximum_duration_is_skipped(engine, manual_clock):
     helper = DAGBuilderHelper(Dagger.app)
     listener = helper.generic_listener_task_builder(
-        value_serializer="json", topic="SLOW", task_type=OrderListener, process_name="SLOW"
+        topic="SLOW", task_type=OrderListener, process_name="SLOW", value_serializer="json"
     )
     slow = helper.generic_process_builder(process_name="SLOW", root_task=listener.build(), max_run_duration=60)
     after = helper.generic_process_builder(

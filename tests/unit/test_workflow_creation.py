@@ -242,7 +242,7 @@ async def test_trigger_time_missing_from_runtime_parameters_is_invalid(engine):
 def test_building_a_listener_twice_declares_its_topic_once(engine):
     helper = DAGBuilderHelper(engine)
     builder = helper.generic_listener_task_builder(
-        value_serializer="json", topic="T", task_type=OrderListener, process_name="P", concurrency=3
+        topic="T", task_type=OrderListener, process_name="P", concurrency=3, value_serializer="json"
     )
     first, second = builder.build(), builder.build()
     assert engine.listeners == {"T": (OrderListener, 3)} and first.topic is second.topic

@@ -109,7 +109,7 @@ def order_template(name: str = "OrderWorkflow") -> ITemplateDAG:
             topic=f"{process}_COMMAND", task_type=OrderCommand, process_name=process
         )
         listener = helper.generic_listener_task_builder(
-            value_serializer="json", topic=f"{process}_EVENTS", task_type=OrderListener, process_name=process
+            topic=f"{process}_EVENTS", task_type=OrderListener, process_name=process, value_serializer="json"
         )
         first_task = helper.build_and_link_tasks([command, listener])
         processes.append(helper.generic_process_builder(process_name=process, root_task=first_task))
@@ -126,7 +126,7 @@ def every_task_type_template(name: str = "EveryTask") -> ITemplateDAG:
     decision = DecisionTaskTemplateBuilder(app).set_type(ByAmount).set_name("route")
     decision.set_next(big).set_next(small)
     listener = helper.generic_listener_task_builder(
-        value_serializer="json", topic="PAYMENT_EVENTS", task_type=OrderListener, process_name="PAYMENT"
+        topic="PAYMENT_EVENTS", task_type=OrderListener, process_name="PAYMENT", value_serializer="json"
     )
     command = helper.generic_command_task_builder(
         topic="PAYMENT_COMMAND", task_type=OrderCommand, process_name="PAYMENT"
@@ -139,7 +139,7 @@ def every_task_type_template(name: str = "EveryTask") -> ITemplateDAG:
     poll.set_interval_execute_period_lookup_key("period")  # type: ignore[attr-defined]
     poll.set_time_to_force_complete_lookup_key("deadline")  # type: ignore[attr-defined]
     box = helper.generic_listener_task_builder(
-        value_serializer="json", topic="BOX_EVENTS", task_type=BoxListener, process_name="FULFILMENT"
+        topic="BOX_EVENTS", task_type=BoxListener, process_name="FULFILMENT", value_serializer="json"
     )
     wait = TriggerTaskTemplateBuilder(app).set_type(Wait).set_name("wait")
     wait.set_time_to_execute_lookup_key("ship_at")  # type: ignore[attr-defined]
