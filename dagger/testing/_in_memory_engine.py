@@ -23,7 +23,7 @@ from dagger.service._correlation import Correlation
 from dagger.service._dead_letters import DeadLetters
 from dagger.service._listeners import HandedMessage
 from dagger.service._routing import EventRouter, RouterTopics
-from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, unit_of_work
+from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
 from dagger.service.services import Dagger
 from dagger.store._correlation_index import CorrelationIndex, split_lookup_key
 from dagger.tasks.task import ITask, ITemplateDAGInstance, KafkaListenerTask, TaskStatusEnum
@@ -192,33 +192,44 @@ class InMemoryEngine:
 
     async def _commit(self, changes: Changes) -> None:
         for workflow in changes.changed.values():
-            await self._update_instance(workflow)
+            self._save(workflow)
         for workflow in changes.deleted.values():
-            await self._remove_root_template_instance(workflow)
+            self._delete(workflow)
 
     async def _read(self, key: str) -> ITemplateDAGInstance | None:
         return self.workflows.get(UUID(key))
 
     async def _update_instance(self, task: ITemplateDAGInstance | None = None) -> None:
-        if task is not None and task.id not in self.deleted:
+        """Save a changed workflow: once at the end of the unit of work open, as the engine does, or now."""
+        if task is not None and not record_change(task):
+            self._save(task)
+
+    def _save(self, workflow: ITemplateDAGInstance) -> None:
+        if workflow.id not in self.deleted:
             self.saves += 1
-            self.workflows[task.id] = task
+            self.workflows[workflow.id] = workflow
 
     async def _store_and_create_task(self, task: ITask, *, submission: bool = False) -> None:
         if not isinstance(task, ITemplateDAGInstance):
             return
-        if task.id not in self.workflows:
-            await self._correlation.register_all(task)
-        if task.status.code == TaskStatusEnum.SUBMITTED.name:
-            await task.start(workflow_instance=task)
-        await self._update_instance(task=task)
+        async with self.unit():
+            if task.id not in self.workflows:
+                await self._correlation.register_all(task)
+            if task.status.code == TaskStatusEnum.SUBMITTED.name:
+                await task.start(workflow_instance=task)
+            record_change(task)
 
     async def _stop_instance(self, workflow: ITemplateDAGInstance, runtime_parameters: Any = None) -> None:
         await workflow._halt(runtime_parameters)
 
     async def _remove_root_template_instance(self, workflow_instance: ITemplateDAGInstance) -> None:
-        self.deleted.append(workflow_instance.id)
-        self.workflows.pop(workflow_instance.id, None)
+        """Delete a finished workflow: at the end of the unit of work open, as the engine does, or now."""
+        if not record_deletion(workflow_instance):
+            self._delete(workflow_instance)
+
+    def _delete(self, workflow: ITemplateDAGInstance) -> None:
+        self.deleted.append(workflow.id)
+        self.workflows.pop(workflow.id, None)
 
     # topics and listeners: in ``Dagger.topics``, declared with this engine's faust app, as the engine does
     add_topic = Dagger.add_topic
