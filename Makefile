@@ -10,7 +10,7 @@ KAFKA := scripts/kafka.sh
 LINT_PATHS = $(wildcard dagger tests examples benchmarks reliability)
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench reliability
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench reliability mutation
 
 help:
 	@echo "make demo        run the pizza demo on a local Kafka broker"
@@ -19,6 +19,7 @@ help:
 	@echo "make reliability run the fault suite (several workers, crashes, a broker restart, poison)"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
+	@echo "make mutation    mutation-test dagger/tasks against tests/unit (mutmut), then list the survivors"
 	@echo "make kafka       start the local broker (make kafka-stop stops it)"
 	@echo "make venv        create $(VENV) and install the project with its dev extras"
 
@@ -66,3 +67,24 @@ bench: venv kafka-fetch
 RELIABILITY_ARGS ?= --workflows 1000
 reliability: venv kafka-fetch
 	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m reliability $(RELIABILITY_ARGS)
+
+# Mutation testing gets a venv of its own: mutmut before 3.8.1 reads a test attribute pytest 9.2 no longer has, and
+# 3.8.1 needs a newer click than faust-streaming allows, so it runs mutmut 3.7 with pytest 8.
+MUTATION_VENV := .venv-mutation
+MUTATION_BIN := $(MUTATION_VENV)/bin
+MUTATION_STAMP := $(MUTATION_VENV)/.installed
+# One mutant at a time: the unit tests are quick, and the machines have two cores.
+MUTMUT_ARGS ?= --max-children 1
+
+$(MUTATION_STAMP): pyproject.toml
+	@if [ ! -x $(MUTATION_BIN)/python ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "Python 3.11+ required (PYTHON=$(PYTHON))" >&2; exit 1; }; \
+	  $(PYTHON) -m venv $(MUTATION_VENV); \
+	fi
+	$(MUTATION_BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' 'mutmut>=3.7,<3.8' 'pytest>=8,<9'
+	@touch $@
+
+mutation: $(MUTATION_STAMP)
+	$(MUTATION_BIN)/mutmut run $(MUTMUT_ARGS)
+	$(MUTATION_BIN)/mutmut results
