@@ -19,7 +19,7 @@ help:
 	@echo "make reliability run the fault suite (several workers, crashes, a broker restart, poison)"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
-	@echo "make mutation    mutation-test dagger/tasks against tests/unit (mutmut), then list the survivors"
+	@echo "make mutation    mutation-test dagger/tasks and dagger/store against tests/unit (mutmut), list the survivors"
 	@echo "make kafka       start the local broker (make kafka-stop stops it)"
 	@echo "make venv        create $(VENV) and install the project with its dev extras"
 

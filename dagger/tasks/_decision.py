@@ -27,9 +27,12 @@ class DecisionTask(ITask[KT, VT], namespace="dagger.tasks.task.DecisionTask"):
     """
 
     async def start(self, workflow_instance: ITemplateDAGInstance | None) -> None:
-        """Evaluate, skip the branches not taken and move on to the chosen one."""
+        """Evaluate, skip the branches not taken and move on to the chosen one; a decision that failed or was
+        stopped stays as it is."""
         if self.status.code in ENDED_WELL:
             return await self.on_complete(workflow_instance=workflow_instance, status=self.status)
+        if is_terminal(self.status.code):
+            return None
         if self.status.code == TaskStatusEnum.NOT_STARTED.name and workflow_instance is not None:
             self.status = status_of(TaskStatusEnum.EXECUTING)
             self.time_submitted = clock.now()

@@ -147,18 +147,30 @@ class SkipOnMaxDurationTask(DefaultMonitoringTask, namespace="dagger.tasks.task.
     async def process_monitored_task(
         self, monitored_task: ITask, workflow_instance: ITemplateDAGInstance | None
     ) -> None:
-        """Skip the still-executing process, its unfinished tasks and whatever was pending before it."""
+        """Skip the still-executing process, its unfinished tasks and whatever was pending before it.
+
+        The walk from the workflow's start does not enter parallel steps: a process inside one has only its
+        own tasks skipped, and then its parallel step is told it has ended.
+        """
         if workflow_instance is None or monitored_task.status.code != TaskStatusEnum.EXECUTING.name:
             return
         logger.info("Process %s ran past its maximum duration; skipping it", monitored_task.id)
         earlier = await self.get_remaining_tasks(
             workflow_instance.get_id(), workflow_instance, [], end_task_id=monitored_task.get_id()
         )
+        if not earlier or earlier[-1].get_id() != monitored_task.get_id():
+            earlier = [*await self._own_tasks(monitored_task, workflow_instance), monitored_task]
         skipped = status_of(TaskStatusEnum.SKIPPED)
-        for task in (earlier or [])[:-1]:
+        for task in earlier[:-1]:
             if task.status.code in WAITING:
                 await task.on_complete(status=skipped, workflow_instance=workflow_instance, iterate=False)
         await monitored_task.on_complete(workflow_instance=workflow_instance, status=skipped)
+
+    async def _own_tasks(self, process: ITask, workflow_instance: ITemplateDAGInstance) -> list[ITask]:
+        """The tasks inside ``process``, in the order they run."""
+        if process.root_dag is None:
+            return []
+        return await self.get_remaining_tasks(process.root_dag, workflow_instance, []) or []
 
 
 class IMonitoredTask:

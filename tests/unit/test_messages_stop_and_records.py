@@ -41,7 +41,11 @@ def two_listeners(name: str, first_type: type[ITask], second_type: type[ITask], 
         helper.generic_process_builder(
             process_name=process,
             root_task=helper.generic_listener_task_builder(
-                topic=f"{process}_EVENTS", task_type=listener_type, process_name=process, **options
+                topic=f"{process}_EVENTS",
+                task_type=listener_type,
+                process_name=process,
+                **options,
+                value_serializer="json",
             ).build(),
         )
         for process, listener_type, options in (("ONE", first_type, first_options), ("TWO", second_type, {}))
@@ -176,7 +180,9 @@ async def test_stop_calls_the_hook_of_each_executing_task_with_the_given_paramet
 
 async def test_stopping_a_workflow_leaves_the_monitor_of_its_running_process_stopped(engine):
     helper = DAGBuilderHelper(Dagger.app)
-    waiting = helper.generic_listener_task_builder(topic="SLOW_EVENTS", task_type=OrderListener, process_name="SLOW")
+    waiting = helper.generic_listener_task_builder(
+        topic="SLOW_EVENTS", task_type=OrderListener, process_name="SLOW", value_serializer="json"
+    )
     slow = helper.generic_process_builder(process_name="SLOW", root_task=waiting.build(), max_run_duration=60)
     workflow = await start(helper.generic_template(template_name="StopMonitor", root_process=slow.build()))
     monitor = next(task for task in workflow.tasks.values() if isinstance(task, SkipOnMaxDurationTask))

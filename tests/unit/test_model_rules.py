@@ -25,9 +25,12 @@ def statuses(workflow: DefaultTemplateDAGInstance) -> dict[str, str]:
     return {**found, "workflow": workflow.status.code}
 
 
-def parallel_template(name: str, operator: TaskOperator, first_fails: bool = False) -> ITemplateDAG:
+def parallel_template(
+    name: str, operator: TaskOperator, first_fails: bool = False, first_max_run_duration: int = 0
+) -> ITemplateDAG:
     """Two child processes run side by side, then AFTER. FIRST waits on ``FIRST_EVENTS`` for the order number
-    (or fails at once with ``first_fails``), SECOND on ``SECOND_EVENTS`` for the box id."""
+    (or fails at once with ``first_fails``; is skipped after ``first_max_run_duration`` seconds when set), SECOND
+    on ``SECOND_EVENTS`` for the box id."""
     helper = DAGBuilderHelper(Dagger.app)
     first_task = (
         helper.generic_executor_task_builder(task_type=Explode, name="first")
@@ -36,7 +39,9 @@ def parallel_template(name: str, operator: TaskOperator, first_fails: bool = Fal
             topic="FIRST_EVENTS", task_type=OrderListener, process_name="FIRST", value_serializer="json"
         )
     )
-    first = helper.generic_process_builder(process_name="FIRST", root_task=first_task.build()).build()
+    first = helper.generic_process_builder(
+        process_name="FIRST", root_task=first_task.build(), max_run_duration=first_max_run_duration
+    ).build()
     second_task = helper.generic_listener_task_builder(
         topic="SECOND_EVENTS", task_type=BoxListener, process_name="SECOND", value_serializer="json"
     )
@@ -73,6 +78,23 @@ async def test_join_all_completes_once_every_child_has_ended(engine):
     assert statuses(workflow)["BOTH"] == "COMPLETED"
     assert statuses(workflow)["workflow"] == "COMPLETED"
     assert executed == ["JoinAll.AFTER.after_executor_task"], "AFTER ran once, after both"
+
+
+async def test_a_child_that_runs_past_its_maximum_duration_is_skipped_and_its_parallel_step_goes_on(
+    engine, manual_clock
+):
+    workflow = await start(parallel_template("Overdue", TaskOperator.JOIN_ALL, first_max_run_duration=30))
+    manual_clock.advance(31)
+    await engine.fire_due_timers()
+    found = statuses(workflow)
+    assert (found["FIRST"], found["FIRST_listener_task"]) == ("SKIPPED", "SKIPPED")
+    assert (found["BOTH"], found["SECOND"], found["AFTER"]) == ("EXECUTING", "EXECUTING", "NOT_STARTED")
+    assert engine.keys_of(workflow.id) == {"B1_SECOND_EVENTS"}, "the skipped listener still waits"
+
+    await engine.deliver("SECOND_EVENTS", {"box_id": "B1"})
+    assert statuses(workflow)["BOTH"] == "COMPLETED"
+    assert statuses(workflow)["workflow"] == "COMPLETED"
+    assert executed == ["Overdue.AFTER.after_executor_task"]
 
 
 async def test_at_least_one_completes_with_its_first_child_that_ends_well(engine):
@@ -143,6 +165,15 @@ async def test_an_exception_in_evaluate_fails_the_workflow_with_its_error(engine
     assert decision.message is not None and "no rule for this order" in decision.message
     assert statuses(workflow)["workflow"] == "FAILURE"
     assert executed == [], "a branch ran although nothing was chosen"
+
+
+async def test_a_decision_that_failed_stays_failed_when_started_again(engine):
+    workflow = await start(branching_template("UndecidedAgain", Undecided))
+    decision = next(task for task in workflow.tasks.values() if (task.task_name or "").endswith("choose"))
+    await decision.start(workflow)
+    assert decision.status.code == "FAILURE"
+    assert statuses(workflow)["workflow"] == "FAILURE"
+    assert executed == [], "starting a failed decision again ran a branch"
 
 
 async def test_a_stopped_task_never_runs_again(engine):

@@ -89,7 +89,7 @@ def note(name: str) -> Any:
 
 def listener(topic: str, process_name: str, **options: Any) -> Any:
     return DAGBuilderHelper(Dagger.app).generic_listener_task_builder(
-        topic=topic, task_type=OrderListener, process_name=process_name, **options
+        topic=topic, task_type=OrderListener, process_name=process_name, **options, value_serializer="json"
     )
 
 
