@@ -7,6 +7,7 @@ too, as from the reference's store.
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -216,11 +217,13 @@ class RocksDBStore(IStore):
         )
 
     async def flush(self, timeout: float = 30.0) -> None:
-        """Wait until the broker has acknowledged every write of the tables' changelogs (bounded)."""
-        for table in (self.workflows, self.triggers.table, self.correlations.table):
-            missing = await table.flush(timeout)
-            if missing:
-                logger.error("%d writes to the %s changelog were not acknowledged", missing, table.name)
+        """Wait until the broker has acknowledged every write of the tables' changelogs, for all the tables at
+        once, at most ``timeout`` seconds."""
+        tables = (self.workflows, self.triggers.table, self.correlations.table)
+        missing = await asyncio.gather(*(table.flush(timeout) for table in tables))
+        for table, count in zip(tables, missing, strict=True):
+            if count:
+                logger.error("%d writes to the %s changelog were not acknowledged", count, table.name)
 
     def _table(self, name: str) -> Any:
         return self.context.faust_app.Table(

@@ -375,6 +375,33 @@ async def test_flushing_waits_on_every_table_and_reports_the_writes_a_changelog_
         assert "kv_table" not in message and "correlations" not in message
 
 
+class SlowTable(MemoryTable):
+    """A table whose flush takes a turn of the event loop, noting when it starts and ends in ``events``."""
+
+    def __init__(self, name: str, events: list[str]) -> None:
+        super().__init__()
+        self.name = name  # type: ignore[misc]
+        self.events = events
+
+    async def flush(self, timeout: float) -> int:
+        self.events.append(f"start {self.name}")
+        await asyncio.sleep(0)
+        self.events.append(f"end {self.name}")
+        return 0
+
+
+async def test_flushing_waits_on_the_tables_together_so_it_is_bounded_by_one_timeout() -> None:
+    events: list[str] = []
+    store = memory_store()
+    store.workflows = SlowTable("kv_table", events)
+    store.triggers = TriggerIndex(SlowTable("triggers_table", events))  # type: ignore[arg-type]
+    store.correlations = CorrelationIndex(SlowTable("correlations", events), max_entries=10)  # type: ignore[arg-type]
+
+    await store.flush(1.0)
+
+    assert [event.split()[0] for event in events] == ["start"] * 3 + ["end"] * 3
+
+
 # the correlation index
 
 
