@@ -85,6 +85,8 @@ $(MUTATION_STAMP): pyproject.toml
 	$(MUTATION_BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' 'mutmut>=3.7,<3.8' 'pytest>=8,<9'
 	@touch $@
 
+# mutmut keeps which tests reach which mutant in mutants/; a fresh copy never reuses stale answers.
 mutation: $(MUTATION_STAMP)
+	rm -rf mutants
 	$(MUTATION_BIN)/mutmut run $(MUTMUT_ARGS)
 	$(MUTATION_BIN)/mutmut results

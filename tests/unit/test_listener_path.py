@@ -75,3 +75,40 @@ async def test_a_listener_that_raises_leaves_its_workflow_unsaved_and_the_messag
     assert dead_letter_reasons(engine) == [HANDLER_FAILED]
     assert engine.saves == saves
     assert status(workflow, "R.ONE.ONE_listener_task") == "EXECUTING"
+
+
+async def test_a_kafka_agent_consumes_a_stream_past_a_message_that_cannot_be_handled(engine, caplog):
+    first, second = await start_order("A1"), await start_order("A2")
+    agent = KafkaAgent(app=engine, topic=Dagger.topics["PAYMENT_EVENTS"], task=OrderListener(uuid.uuid1()))
+
+    async def stream() -> Any:
+        for payload in ({"order_number": "A1"}, object(), {"order_number": "A2"}):
+            yield payload
+
+    await agent.process_event(stream())
+
+    assert (status(first, PAYMENT), status(second, PAYMENT)) == ("COMPLETED", "COMPLETED")
+    assert any("could not be handled" in record.getMessage() for record in caplog.records)
+
+
+async def test_decorating_a_kafka_agent_has_the_engine_consume_its_topic(engine):
+    topic = engine.create_topic("LATE_EVENTS")
+
+    KafkaAgent(app=engine, topic=topic, task=OrderListener(uuid.uuid1())).decorate(engine.faust_app, concurrency=4)
+
+    assert engine.listeners["LATE_EVENTS"] == (OrderListener, 4)
+
+
+async def test_the_references_timer_task_fires_the_due_timers_and_never_raises(engine, manual_clock):
+    from dagger.tasks.task import SystemTimerTask
+
+    fired: list[str] = []
+
+    async def tick() -> None:
+        fired.append("tick")
+        raise RuntimeError("the store is unreachable")
+
+    engine._store.execute_system_timer_task = tick
+    await SystemTimerTask(uuid.uuid1()).execute({}, None)
+
+    assert fired == ["tick"]
