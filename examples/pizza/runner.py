@@ -74,13 +74,15 @@ class WorkerProcess:
     """``python -m examples.pizza.worker`` with names of its own, a fresh data dir and a free web port.
 
     ``env`` adds or overrides environment variables of the worker (for example ``DAGGER_APP_NAME``, so that
-    several workers join one consumer group).
+    several workers join one consumer group). ``root`` is the checkout the worker runs from (its ``dagger``
+    and ``examples``): this one unless told otherwise.
     """
 
     module = "examples.pizza.worker"
     """The worker module run with ``python -m``; subclasses run other workers with the same settings."""
 
-    def __init__(self, broker: str, prefix: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, broker: str, prefix: str, env: Mapping[str, str] | None = None, root: Path = ROOT) -> None:
+        self.root = root
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dagger-{prefix}-"))
         self.log_path = self.workdir / "worker.log"
         self.port = free_port()
@@ -107,7 +109,7 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module],
-                cwd=ROOT,
+                cwd=self.root,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,0 +1,94 @@
+"""What a run wrote to Kafka: the messages and bytes on every topic of one application, between two readings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
+
+Offsets = Mapping[TopicPartition, int]
+
+READ_BATCH = 5000
+"""At most how many messages one fetch returns while the run's messages are read back."""
+READ_TIMEOUT = 120.0
+"""Seconds reading the run's messages back may take."""
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Messages and bytes (keys, values and headers) written to one topic."""
+
+    messages: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Traffic) -> Traffic:
+        return Traffic(self.messages + other.messages, self.bytes + other.bytes)
+
+
+async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartition, int]:
+    """The end offset of every partition of every topic whose name starts with ``prefix``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        described = await admin.describe_topics(names) if names else []
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    ]
+    if not partitions:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def written(bootstrap_servers: str, before: Offsets, after: Offsets) -> dict[str, Traffic]:
+    """Read back what was written between the offsets ``before`` and ``after`` and total it by topic.
+
+    A partition missing from ``before`` (its topic was created in between) counts from its first offset.
+    """
+    ranges = {tp: (before.get(tp, 0), end) for tp, end in after.items() if end > before.get(tp, 0)}
+    if not ranges:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(ranges))
+        for tp, (start, _) in ranges.items():
+            consumer.seek(tp, start)
+        async with asyncio.timeout(READ_TIMEOUT):
+            return await _read(consumer, ranges)
+    finally:
+        await consumer.stop()
+
+
+async def _read(consumer: AIOKafkaConsumer, ranges: Mapping[TopicPartition, tuple[int, int]]) -> dict[str, Traffic]:
+    totals: dict[str, Traffic] = {}
+    remaining = set(ranges)
+    while remaining:
+        batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=READ_BATCH)
+        for tp, messages in batches.items():
+            counted = [message for message in messages if message.offset < ranges[tp][1]]
+            totals[tp.topic] = totals.get(tp.topic, Traffic()) + Traffic(
+                len(counted), sum(_size(message) for message in counted)
+            )
+        for tp in list(remaining):
+            if await consumer.position(tp) >= ranges[tp][1]:
+                remaining.discard(tp)
+    return totals
+
+
+def _size(message: ConsumerRecord[bytes, bytes]) -> int:
+    headers = sum(len(name) + len(content or b"") for name, content in message.headers or ())
+    return len(message.key or b"") + len(message.value or b"") + headers
