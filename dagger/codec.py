@@ -106,19 +106,48 @@ codecs.register("dagger", RecordCodec())
 
 def plain(value: Any) -> Any:
     """Return ``value`` (a record, or a structure of records, UUIDs, enums and JSON values) as JSON-ready data."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Record):
-        return to_data(value)
-    if isinstance(value, dict):
-        return {_plain_key(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(item) for item in value]
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"cannot encode a {type(value).__name__} in a Dagger record")
+    kind = type(value)
+    convert = _plainers.get(kind)
+    if convert is None:
+        convert = _plainers[kind] = _plainer(kind)
+    return convert(value)
+
+
+_plainers: dict[type, Converter] = {}
+"""How :func:`plain` converts each type met so far (see :func:`_plainer`)."""
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _plain_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    return {_plain_key(key): plain(item) for key, item in value.items()}
+
+
+def _plain_items(value: Any) -> list[Any]:
+    return [plain(item) for item in value]
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _plainer(kind: type) -> Converter:
+    """How :func:`plain` turns a value of type ``kind`` into JSON-ready data."""
+    if kind is type(None) or issubclass(kind, str | int | float | bool):
+        return _as_is
+    if issubclass(kind, UUID):
+        return str
+    if issubclass(kind, Record):
+        return to_data
+    if issubclass(kind, dict):
+        return _plain_dict
+    if issubclass(kind, list | tuple | set | frozenset):
+        return _plain_items
+    if issubclass(kind, Enum):
+        return _enum_value
+    raise TypeError(f"cannot encode a {kind.__name__} in a Dagger record")
 
 
 def _plain_key(key: Any) -> Any:
