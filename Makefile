@@ -46,7 +46,7 @@ kafka-stop:
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy dagger examples reliability
+	$(BIN)/mypy dagger examples reliability benchmarks
 
 # The broker is stopped however pytest ends; pytest's exit code 5 (no tests collected) fails too.
 test: venv kafka-fetch lint
