@@ -1,8 +1,8 @@
 """Workflow persistence: one lock per workflow, loading, and saving what a unit of work changed.
 
-A save counts a new version of each changed workflow (:func:`dagger.tasks._workflow.new_version`),
-publishes it to the update topic and callbacks, then writes the changed and deleted workflows in one
-go; what must wait for the save to be durable waits for the changelog's acknowledgements.
+A save has the store count a new version of each changed workflow and publish it to the update topic
+and callbacks (:meth:`dagger.store.stores.IStore.published_version`), then writes the changed and
+deleted workflows in one go; what must wait for the save to be durable waits for the changelog's acknowledgements.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dagger.service._partitions import workflow_key
 from dagger.service._placement import Placement
 from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
 from dagger.store.stores import IStore
-from dagger.tasks._workflow import new_version
 from dagger.tasks.task import ITemplateDAGInstance
 
 logger = logging.getLogger("dagger.service.services")
@@ -47,10 +46,9 @@ class UpdatePublisher:
 class WorkflowPersistence:
     """Loads workflows under their locks and saves them, on the worker that owns them."""
 
-    def __init__(self, store: IStore, placement: Placement, publish: UpdatePublisher) -> None:
+    def __init__(self, store: IStore, placement: Placement) -> None:
         self.store = store
         self.placement = placement
-        self.publish = publish
         self.lock = WorkflowLocks()
 
     def load(self, partition: int, workflow_id: UUID) -> ITemplateDAGInstance | None:
@@ -85,11 +83,9 @@ class WorkflowPersistence:
         """
         records: list[tuple[ITemplateDAGInstance, bytes | None]] = []
         for workflow in changes.changed.values():
-            payload = new_version(workflow)
-            await self.publish(workflow, payload)
-            records.append((workflow, payload))
+            records.append((workflow, await self.store.published_version(workflow)))
         for workflow in changes.deleted.values():
-            await self.publish(workflow, new_version(workflow))
+            await self.store.published_version(workflow)
             records.append((workflow, None))
         acknowledgements = await self.store.write_workflows(records)
         if changes.afterwards:

@@ -73,9 +73,13 @@ class IStore(abc.ABC):
 
     async def insert_key_value(self, key: str, value: ITemplateDAGInstance) -> None:
         """Save workflow ``value`` (whose id is ``key``) as a new version: publish it, then write it."""
-        payload = new_version(value)
-        await self.context.publish(value, payload)
-        await self.write_workflows([(value, payload)])
+        await self.write_workflows([(value, await self.published_version(value))])
+
+    async def published_version(self, workflow: ITemplateDAGInstance) -> bytes:
+        """Count a new version of ``workflow``, publish it through the context and return its encoding."""
+        payload = new_version(workflow)
+        await self.context.publish(workflow, payload)
+        return payload
 
     @abc.abstractmethod
     async def write_workflows(
