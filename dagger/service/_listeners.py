@@ -11,6 +11,11 @@ from dagger.tasks.task import KafkaListenerTask
 from dagger.wire import CORRELATION_FAILED, NO_CORRELATION_VALUE, NOT_FORWARDED, UNDECODABLE
 
 
+def topic_name(topic: Any) -> str:
+    """The name of a topic given as a faust topic or as its name."""
+    return topic if isinstance(topic, str) else str(topic.get_topic_name())
+
+
 class Unusable(Exception):
     """A message the engine cannot use; ``reason`` is its dead-letter reason."""
 

@@ -22,6 +22,7 @@ from dagger.service._correlation import Correlation
 from dagger.service._dead_letters import DeadLetters
 from dagger.service._discovery import discover, discovers
 from dagger.service._engine_topics import EngineTopicNames, EngineTopics
+from dagger.service._listeners import topic_name
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._options import broker_setting
 from dagger.service._persistence import UpdateCallback, UpdatePublisher, WorkflowPersistence
@@ -45,7 +46,7 @@ logger = logging.getLogger("dagger.service.services")
 class Worker(mode.Service):
     """The engine as a running service: what it is built from and how it starts and stops."""
 
-    topics: ClassVar[dict[str, TopicT]] = {}
+    topics: ClassVar[dict[str, TopicT]]
     config: EngineConfig
     kafka_broker_list: Any
     logging_config: Any
@@ -79,11 +80,10 @@ class Worker(mode.Service):
 
     def _wire_collaborators(self) -> None:
         """Create the store and the collaborators the engine hands its work to; each is given what it uses."""
-        publish = UpdatePublisher(self.task_update_topic, self.task_update_callbacks)
         context = StoreContext(
             faust_app=self.faust_app,
             placement=self._placement,
-            publish=publish,
+            publish=UpdatePublisher(self.task_update_topic, self.task_update_callbacks),
             tick=self._process_system_timer_task,
             transaction=current_transactions,
             max_due_per_tick=self.max_tasks_per_trigger,
@@ -92,7 +92,7 @@ class Worker(mode.Service):
         self._store = RocksDBStore(self, context=context)
         self._store.initialize()
         self._store.enable_changelog = self.enable_changelog
-        self._persistence = WorkflowPersistence(self._store, self._placement, publish)
+        self._persistence = WorkflowPersistence(self._store, self._placement)
         self._timers = Timers(self._store, self._placement, self._persistence, self._in_transaction)
         self._router = EventRouter(
             placement=self._placement,
@@ -242,7 +242,7 @@ class Worker(mode.Service):
     async def route_listener_payload(self, topic: Any, payload: Any) -> None:
         """Hand a decoded message of listener topic ``topic`` (a topic or its name) to the tasks waiting for it,
         as the engine's consumer of that topic does."""
-        await self._router.on_payload(topic if isinstance(topic, str) else topic.get_topic_name(), payload)
+        await self._router.on_payload(topic_name(topic), payload)
 
     def get_db_options(self) -> Mapping[str, Any]:
         """Return the options of the store's databases."""

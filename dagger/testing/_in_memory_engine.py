@@ -9,7 +9,7 @@ in memory; the workflows themselves are kept as objects, so a test can watch the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from dagger.exceptions.exceptions import TemplateDoesNotExist
 from dagger.executor.executor import SerialExecutorStrategy
 from dagger.service._correlation import Correlation
 from dagger.service._dead_letters import DeadLetters
-from dagger.service._listeners import HandedMessage
+from dagger.service._listeners import HandedMessage, topic_name
 from dagger.service._routing import EventRouter, RouterTopics
 from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
 from dagger.service.services import Dagger
@@ -249,37 +249,18 @@ class InMemoryEngine:
 
     async def route_listener_payload(self, topic: Any, payload: Any) -> None:
         """Hand a decoded message of listener topic ``topic`` (a topic or its name) to the tasks waiting for it."""
-        await self.deliver(topic if isinstance(topic, str) else topic.get_topic_name(), payload)
+        await self.deliver(topic_name(topic), payload)
 
     # timers
     async def _store_trigger_instance(self, task_instance: ITask, workflow_instance: Any = None, **_: Any) -> None:
         self._store.triggers[(workflow_instance.id, task_instance.id)] = task_instance.time_to_execute
 
-    # correlation: the engine's own
-    async def _insert_correletable_key_task(
-        self, task_instance: ITask, workflow_instance: ITemplateDAGInstance
-    ) -> None:
-        await self._correlation.register_new(task_instance, workflow_instance)
-
-    async def update_correletable_key_for_task(
-        self, task_instance: ITask, key: str | None = None, new_task: bool = False, workflow_instance: Any = None
-    ) -> None:
-        """Register ``task_instance`` under correlation value ``key`` (None: under none)."""
-        await self._correlation.register(task_instance, key, new_task, workflow_instance)
-
-    async def remove_task_from_correletable_keys_table(self, task: ITask, workflow_instance: Any) -> None:
-        """Unregister ``task`` from the correlation value it waits on."""
-        await self._correlation.unregister(task, workflow_instance)
-
-    def _get_tasks_by_correlatable_key(
-        self, lookup_key: tuple[str, str], get_completed: bool = False
-    ) -> AsyncIterator[tuple[ITemplateDAGInstance, ITask]]:
-        return self._correlation.waiting(lookup_key[1], get_completed)
-
-    async def get_monitoring_task(self, task: ITask, workflow_instance: Any) -> Any:
-        """Return the monitoring task of ``task`` (a monitored process) in ``workflow_instance``, or None."""
-        monitor_id = getattr(task, "monitoring_task_id", None)
-        return workflow_instance.get_task(monitor_id) if monitor_id else None
+    # correlation: the engine's own (``_correlation``), through the engine's own methods
+    _insert_correletable_key_task = Dagger._insert_correletable_key_task
+    update_correletable_key_for_task = Dagger.update_correletable_key_for_task
+    remove_task_from_correletable_keys_table = Dagger.remove_task_from_correletable_keys_table
+    _get_tasks_by_correlatable_key = Dagger._get_tasks_by_correlatable_key
+    get_monitoring_task = Dagger.get_monitoring_task
 
     # driving the model in tests
     async def fire_due_timers(self) -> None:
