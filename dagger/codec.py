@@ -31,6 +31,8 @@ from faust import Record
 from faust.models.base import registry
 from faust.serializers import codecs
 
+from dagger._record_fields import assemble
+
 METADATA_KEY = "__faust"
 _ORDERED_SET_FIELDS = frozenset({"parallel_child_task_list"})
 """Fields declared as sets whose order matters (the order children start in): decoded as lists."""
@@ -161,7 +163,7 @@ def _build(record_type: type, data: dict[str, Any], strict: bool) -> Any:
             value = data[name]
             fields[name] = convert(value) if convert is not None and value is not None else value
     try:
-        return record_type(**fields)
+        return assemble(record_type, fields)
     except TypeError as error:
         raise RecordDecodeError(f"cannot build {record_type.__name__}: {error}") from error
 

@@ -33,6 +33,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
 from dagger.service._topics import bootstrap_servers
@@ -114,6 +115,7 @@ class Transactions:
             enable_idempotence=True,
             acks="all",
             max_request_size=conf.producer_max_request_size,
+            partitioner=conf.producer_partitioner or DefaultPartitioner(),
         )
         transactions = cls(producer, conf.id, on_failure)
         _of_app[app] = transactions

@@ -25,6 +25,7 @@ from dagger.service._engine_topics import EngineTopicNames, EngineTopics
 from dagger.service._listeners import topic_name
 from dagger.service._memory_release import RELEASE_INTERVAL, release_freed_memory
 from dagger.service._options import broker_setting
+from dagger.service._partitions import key_partitioner
 from dagger.service._persistence import UpdateCallback, UpdatePublisher, WorkflowPersistence
 from dagger.service._placement import Placement
 from dagger.service._reading import WorkflowReader
@@ -124,6 +125,7 @@ class Worker(mode.Service):
             "topic_partitions": self.partitions,
             "Topic": DaggerTopic,
             "Stream": DaggerStream,
+            "producer_partitioner": key_partitioner,
             **kwargs,
         }
         if datadir is not None:

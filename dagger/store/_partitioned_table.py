@@ -6,7 +6,8 @@ record itself (see ``docs/engine.md``) and sends the write to that partition of 
 
 The local RocksDB database of a partition follows its changelog. A write is visible to this worker's
 reads at once, as a pending write, and reaches the database only once the broker has acknowledged it,
-in the order the writes were made; the offset faust recovers the partition from moves with it. So a
+in the order the writes were made (the writes a produce request carried, together); the offset faust
+recovers the partition from moves with it. So a
 worker killed at any moment restarts with what its changelog holds, no more: never a write the other
 workers cannot see, never one that its recovery would partly undo. A write the broker refuses leaves
 the database behind it and stops the worker, which then recovers from the changelog.
@@ -76,6 +77,7 @@ class PartitionedTable:
         self._sent: dict[int, deque[_Write]] = {}
         self._pending: dict[int, dict[bytes, _Write]] = {}
         self._unacknowledged: set[asyncio.Future[Any]] = set()
+        self._applying: set[int] = set()
 
     @property
     def name(self) -> str:
@@ -111,6 +113,8 @@ class PartitionedTable:
         """Wait up to ``timeout`` seconds until the broker has every changelog write; return how many are not."""
         if self._unacknowledged:
             await asyncio.wait(list(self._unacknowledged), timeout=timeout)
+        for partition in list(self._applying):
+            self._apply_durable(partition)
         return len(self._unacknowledged)
 
     def _write(self, partition: int, write: _Write) -> asyncio.Future[Any]:
@@ -142,14 +146,22 @@ class PartitionedTable:
             self._refused(partition, error)
             return
         write.offset = sent.result().offset
-        self._apply_durable(partition)
+        self._apply_soon(partition)
 
     def _committed(self, partition: int, write: _Write) -> None:
         write.awaiting_commit = False
-        self._apply_durable(partition)
+        self._apply_soon(partition)
+
+    def _apply_soon(self, partition: int) -> None:
+        """Apply the partition's durable writes once the acknowledgements that arrived with this one are in too,
+        so that a produce request's writes reach the database together, with one offset update."""
+        if partition not in self._applying:
+            self._applying.add(partition)
+            asyncio.get_running_loop().call_soon(self._apply_durable, partition)
 
     def _apply_durable(self, partition: int) -> None:
         """Write the durable writes at the head of the partition's queue to its database, in order."""
+        self._applying.discard(partition)
         sent, pending, db = self._sent[partition], self._pending[partition], self._db(partition)
         last = None
         while sent and sent[0].durable:

@@ -6,12 +6,14 @@ import abc
 import copy
 import functools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic
 from uuid import UUID
 
 from faust import Record
 
 from dagger import codec
+from dagger._record_fields import store_fields_directly
 from dagger.tasks._engine import engine
 from dagger.tasks._status import (
     KT,
@@ -34,10 +36,15 @@ _COMPLETED = TaskStatus(code=TaskStatusEnum.COMPLETED.name, value=TaskStatusEnum
 
 
 @functools.cache
-def _shared_defaults(record_type: type) -> tuple[tuple[str, Any], ...]:
-    """The fields of ``record_type`` whose default is a mutable object faust would share between instances."""
+def _shared_defaults(record_type: type) -> tuple[tuple[str, Any, Callable[[Any], Any]], ...]:
+    """The fields of ``record_type`` whose default is a mutable object faust would share between instances,
+    each with the default and how to copy it."""
     defaults = record_type._options.defaults  # type: ignore[attr-defined]
-    return tuple((name, value) for name, value in defaults.items() if isinstance(value, list | dict | set | Record))
+    return tuple(
+        (name, value, type(value).copy if isinstance(value, list | dict | set) else copy.copy)
+        for name, value in defaults.items()
+        if isinstance(value, list | dict | set | Record)
+    )
 
 
 class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.task.ITask"):
@@ -63,12 +70,16 @@ class ITask(Record, Generic[KT, VT], serializer="raw", namespace="dagger.tasks.t
     reprocess_on_message: bool = False
     correlatable_key: KT | None = None
 
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        store_fields_directly(cls)
+
     def __post_init__(self) -> None:
         values = self.__dict__
         record_type: type = type(self)  # plain ``type``: mypy does not take a Record class for Hashable
-        for name, default in _shared_defaults(record_type):
+        for name, default, copy_of in _shared_defaults(record_type):
             if values.get(name) is default:
-                values[name] = copy.copy(default)
+                values[name] = copy_of(default)
         if not self.time_created:
             self.time_created = clock.now()
         if not self.lastupdated:

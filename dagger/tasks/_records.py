@@ -6,9 +6,11 @@ from uuid import UUID
 
 from faust import Record
 
+from dagger._record_fields import store_fields_directly
 from dagger.utils import clock
 
 
+@store_fields_directly
 class CorrelatableMapValue(Record, namespace="dagger.tasks.task.CorrelatableMapValue"):
     """The runtime parameter a listener is correlated by, and the value it was registered under."""
 
@@ -16,6 +18,7 @@ class CorrelatableMapValue(Record, namespace="dagger.tasks.task.CorrelatableMapV
     correlatable_key_attr_value: str
 
 
+@store_fields_directly
 class Trigger(Record, serializer="raw", namespace="dagger.tasks.task.Trigger"):
     """A timer: run task ``id`` of workflow ``workflow_id`` at ``trigger_time`` (epoch seconds)."""
 
@@ -32,6 +35,7 @@ class Trigger(Record, serializer="raw", namespace="dagger.tasks.task.Trigger"):
         return self.workflow_id, self.id
 
 
+@store_fields_directly
 class CorreletableLookUpKey(Record, serializer="raw", namespace="dagger.tasks.task.CorreletableLookUpKey"):
     """One waiting listener: a task of a workflow.
 
@@ -44,6 +48,7 @@ class CorreletableLookUpKey(Record, serializer="raw", namespace="dagger.tasks.ta
     partition_key: str | None = None
 
 
+@store_fields_directly
 class CorreletableKeyTasks(Record, serializer="raw", namespace="dagger.tasks.task.CorreletableKeyTasks"):
     """One chunk of the listeners waiting on a correlation key; ``overflow_key`` names the next chunk."""
 

@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from faust import Record
 
+from dagger._record_fields import store_fields_directly
+
 KT = TypeVar("KT", str, int, bytes)
 VT = TypeVar("VT", str, Record, bytes)
 
@@ -62,6 +64,7 @@ class TaskOperator(Enum):
     """Complete once every child is done."""
 
 
+@store_fields_directly
 class TaskStatus(Record, serializer="raw", namespace="dagger.tasks.task.TaskStatus"):
     """The status of a task: a :class:`TaskStatusEnum` name as ``code`` and its ``value``."""
 

@@ -26,6 +26,7 @@ LAYERS = {
 }
 PART_OF = {
     "codec": "base",
+    "_record_fields": "base",
     "wire": "base",
     "utils": "base",
     "exceptions": "base",

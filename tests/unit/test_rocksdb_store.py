@@ -556,6 +556,7 @@ async def test_under_exactly_once_the_stores_writes_go_out_in_the_transaction_an
     assert (await store.get_value_for_key(str(workflow.id))).id == workflow.id  # type: ignore[union-attr]
 
     transaction.commit()
+    await settle()
 
     assert set(app.tables["kv_table"].databases[3]) == {key}
     assert len(app.tables["triggers_table"].databases[3]) == 2
