@@ -61,8 +61,10 @@ order-demo: venv kafka-fetch
 	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m examples.order
 
 BENCH_ARGS ?= --workflows 1000 --runs 5
+BENCH_OUT ?= .bench
 bench: venv kafka-fetch
-	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.pizza $(BENCH_ARGS)
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.pizza $(BENCH_ARGS) \
+	  --json $(BENCH_OUT)/pizza.json --plot $(BENCH_OUT)/pizza.png
 
 RELIABILITY_ARGS ?= --workflows 1000
 reliability: venv kafka-fetch

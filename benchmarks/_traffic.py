@@ -1,9 +1,9 @@
-"""What a run wrote to Kafka: the messages and bytes on every topic of one application, between two readings."""
+"""What a run wrote to Kafka between two readings of its topics' end offsets: read back, and totalled by topic."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -53,14 +53,18 @@ async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartitio
         await consumer.stop()
 
 
-async def written(bootstrap_servers: str, before: Offsets, after: Offsets) -> dict[str, Traffic]:
-    """Read back what was written between the offsets ``before`` and ``after`` and total it by topic.
+Visitor = Callable[[ConsumerRecord[bytes, bytes]], None]
 
-    A partition missing from ``before`` (its topic was created in between) counts from its first offset.
+
+async def read_back(bootstrap_servers: str, before: Offsets, after: Offsets, *visitors: Visitor) -> None:
+    """Hand each of ``visitors`` every message written between the offsets ``before`` and ``after``, in order
+    within each partition.
+
+    A partition missing from ``before`` (its topic was created in between) is read from its first offset.
     """
     ranges = {tp: (before.get(tp, 0), end) for tp, end in after.items() if end > before.get(tp, 0)}
     if not ranges:
-        return {}
+        return
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -68,25 +72,36 @@ async def written(bootstrap_servers: str, before: Offsets, after: Offsets) -> di
         for tp, (start, _) in ranges.items():
             consumer.seek(tp, start)
         async with asyncio.timeout(READ_TIMEOUT):
-            return await _read(consumer, ranges)
+            await _read(consumer, ranges, visitors)
     finally:
         await consumer.stop()
 
 
-async def _read(consumer: AIOKafkaConsumer, ranges: Mapping[TopicPartition, tuple[int, int]]) -> dict[str, Traffic]:
-    totals: dict[str, Traffic] = {}
+async def _read(
+    consumer: AIOKafkaConsumer, ranges: Mapping[TopicPartition, tuple[int, int]], visitors: Sequence[Visitor]
+) -> None:
     remaining = set(ranges)
     while remaining:
         batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=READ_BATCH)
         for tp, messages in batches.items():
-            counted = [message for message in messages if message.offset < ranges[tp][1]]
-            totals[tp.topic] = totals.get(tp.topic, Traffic()) + Traffic(
-                len(counted), sum(_size(message) for message in counted)
-            )
+            for message in messages:
+                if message.offset < ranges[tp][1]:
+                    for visit in visitors:
+                        visit(message)
         for tp in list(remaining):
             if await consumer.position(tp) >= ranges[tp][1]:
                 remaining.discard(tp)
-    return totals
+
+
+class TrafficCount:
+    """Totals, topic by topic, the messages it is handed."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, Traffic] = {}
+
+    def add(self, message: ConsumerRecord[bytes, bytes]) -> None:
+        """Count ``message``."""
+        self.totals[message.topic] = self.totals.get(message.topic, Traffic()) + Traffic(1, _size(message))
 
 
 def _size(message: ConsumerRecord[bytes, bytes]) -> int:

@@ -1,8 +1,9 @@
-"""Pizza workflow throughput, worker CPU time and Kafka traffic per workflow, on a running Kafka broker.
+"""Pizza workflow throughput, latency, worker CPU and memory, and Kafka traffic per workflow, on a Kafka broker.
 
-``python -m benchmarks.pizza [--workflows N] [--runs R] [--poll SECONDS] [--timeout SECONDS] [--against PATH]``;
-the broker is ``DAGGER_BROKER`` (default ``kafka://127.0.0.1:9092``). With ``--against`` the runs alternate
-between this checkout and the one at PATH, and the medians are compared. See ``benchmarks/README.md``.
+``python -m benchmarks.pizza [--workflows N] [--runs R] [--poll SECONDS] [--timeout SECONDS] [--rate R|half]
+[--create-concurrency K] [--against PATH] [--json PATH] [--plot PATH]``; the broker is ``DAGGER_BROKER``
+(default ``kafka://127.0.0.1:9092``). With ``--against`` the runs alternate between this checkout and the one
+at PATH, and the medians are compared. See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -12,226 +13,222 @@ import asyncio
 import logging
 import os
 import platform
-import statistics
 import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import aiohttp
-from aiokafka import AIOKafkaProducer
+from benchmarks._plot import write_plot
+from benchmarks._report import Table, traffic_lines, write_json
+from benchmarks._results import COST, LATENCY_AND_MEMORY, RunResult, figures, medians, ratios
+from benchmarks._run import BenchmarkError, RunPlan, one_run
+from examples.pizza.runner import ROOT, WorkerError, check_broker
 
-from benchmarks._traffic import Traffic, end_offsets, written
-from examples.pizza.runner import ROOT, WorkerError, WorkerProcess, check_broker, send_requests
-from examples.pizza.shop import PizzaShop
-
-READY_TIMEOUT = 60.0
-WARM_UP_ORDER = "warm-up"
-
-
-class BenchmarkError(Exception):
-    """A run did not finish."""
+HALF = "half"
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """The measurements of one run."""
+class Options:
+    """What the command line asks for."""
 
-    workflows: int
-    wall_seconds: float
-    cpu_seconds: float
-    traffic: dict[str, Traffic] = field(default_factory=dict)
-    """What the worker wrote during the burst, by topic (its name without the application's prefix)."""
+    plan: RunPlan
+    runs: int
+    half_rate: bool
+    """Measure the maximum throughput with a burst run first, then offer half of it."""
+    against: Path | None
+    json_path: Path | None
+    plot_path: Path | None
 
-    @property
-    def per_second(self) -> float:
-        """Workflows completed per wall-clock second."""
-        return self.workflows / self.wall_seconds
-
-    @property
-    def cpu_ms_per_workflow(self) -> float:
-        """Worker CPU milliseconds per workflow."""
-        return self.cpu_seconds * 1000 / self.workflows
-
-    @property
-    def messages_per_workflow(self) -> float:
-        """Messages the worker wrote to Kafka per workflow."""
-        return sum(traffic.messages for traffic in self.traffic.values()) / self.workflows
-
-    @property
-    def bytes_per_workflow(self) -> float:
-        """Bytes (keys, values, headers) the worker wrote to Kafka per workflow."""
-        return sum(traffic.bytes for traffic in self.traffic.values()) / self.workflows
+    def command(self) -> str:
+        """The command line that repeats these runs (without the output files)."""
+        plan = self.plan
+        words = [f"python -m benchmarks.pizza --workflows {plan.workflows} --runs {self.runs} --poll {plan.poll:g}"]
+        if self.half_rate:
+            words.append(f"--rate {HALF}")
+        elif plan.rate is not None:
+            words.append(f"--rate {plan.rate:g}")
+        if plan.create_concurrency is not None:
+            words.append(f"--create-concurrency {plan.create_concurrency}")
+        if self.against is not None:
+            words.append(f"--against {self.against}")
+        return " ".join(words)
 
 
-async def wait_all_completed(
-    worker: WorkerProcess, session: aiohttp.ClientSession, order_ids: list[str], poll: float
-) -> tuple[float, float]:
-    """Poll until every order's workflow is COMPLETED.
-
-    Returns the clock (``time.perf_counter``) and the worker's CPU seconds, both read just before the
-    request that found them all completed.
-    """
-    pending = set(order_ids)
-    while True:
-        now, cpu = time.perf_counter(), worker.cpu_seconds()
-        workflows = await worker.workflows(session)
-        pending = {order for order in pending if order not in workflows or workflows[order].status != "COMPLETED"}
-        if not pending:
-            return now, cpu
-        await asyncio.sleep(poll)
-
-
-async def one_run(broker: str, workflows: int, poll: float, timeout: float, root: Path = ROOT) -> RunResult:
-    """Start a fresh worker from checkout ``root``, complete a warm-up order, then time a burst of ``workflows``
-    orders and read back what the worker wrote to Kafka meanwhile."""
-    worker = WorkerProcess(broker, prefix="pizza-bench", root=root)
-    settings = worker.settings
-    order_ids = [f"order-{number:06d}" for number in range(workflows)]
+async def measure(broker: str, plan: RunPlan, label: str, root: Path) -> RunResult | None:
+    """One run from checkout ``root``; None, once the failure is printed, if it did not finish."""
     try:
-        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:
-            worker.start()
-            await worker.wait_ready(session, READY_TIMEOUT)
-            async with PizzaShop(settings.bootstrap_servers, settings.topics) as shop:
-                producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
-                await producer.start()
-                try:
-                    await send_requests(producer, settings.requests_topic, [WARM_UP_ORDER])
-                    await wait_all_completed(worker, session, [WARM_UP_ORDER], poll)
-                    before = await end_offsets(settings.bootstrap_servers, settings.application_name)
-                    cpu_start, started = worker.cpu_seconds(), time.perf_counter()
-                    await send_requests(producer, settings.requests_topic, order_ids)
-                    finished, cpu_end = await wait_all_completed(worker, session, order_ids, poll)
-                    after = await end_offsets(settings.bootstrap_servers, settings.application_name)
-                finally:
-                    await producer.stop()
-                traffic = await written(settings.bootstrap_servers, before, after)
-                if len(shop.orders) != workflows + 1:
-                    print(f"  note: the shop received {len(shop.orders)} orders, expected {workflows + 1}")
-    except TimeoutError:
-        raise BenchmarkError(f"the run did not finish in {timeout:.0f} s\n{worker.log_tail()}") from None
-    except WorkerError as error:
-        raise BenchmarkError(f"{error}\n{worker.log_tail()}") from None
-    finally:
-        code = worker.stop()
-        log = worker.log_lines()
-        worker.remove_workdir()
-    if code != 0:
-        print(f"  note: the worker exited with code {code}")
-    if log:
-        shown = "".join(f"\n    {line}" for line in log[:3])
-        print(f"  note: the worker logged {len(log)} lines, the first:{shown}")
-    not_the_workers = (settings.requests_topic, settings.topics.ready)
-    return RunResult(
-        workflows=workflows,
-        wall_seconds=finished - started,
-        cpu_seconds=cpu_end - cpu_start,
-        traffic={
-            topic.removeprefix(f"{settings.application_name}-"): amount
-            for topic, amount in traffic.items()
-            if topic not in not_the_workers
-        },
-    )
+        return await one_run(broker, plan, root)
+    except BenchmarkError as error:
+        print(f"FAILED: {label}: {error}", file=sys.stderr)
+        return None
 
 
-async def benchmark(workflows: int, runs: int, poll: float, timeout: float, against: Path | None) -> int:
-    """Run the benchmark ``runs`` times (each checkout, alternately, with ``against``), print each run, the
-    medians and, with ``against``, how this checkout compares; return the exit code."""
+async def burst_runs(broker: str, plan: RunPlan, checkouts: Mapping[str, Path]) -> dict[str, RunResult] | None:
+    """One burst run of each checkout, to measure its maximum throughput; None if one did not finish."""
+    found = {}
+    for label, root in checkouts.items():
+        result = await measure(broker, replace(plan, rate=None), f"burst run ({label})", root)
+        if result is None:
+            return None
+        found[label] = result
+    maxima = ", ".join(f"{label} {run.per_second:.1f}/s" for label, run in found.items())
+    print(f"maximum throughput (one burst run): {maxima}; offered load: half of the lowest")
+    return found
+
+
+def print_latency_and_memory(
+    rows: Sequence[tuple[str, RunResult]],
+    median: Mapping[str, Mapping[str, float]],
+    ratio: Mapping[str, float] | None,
+) -> None:
+    """The table of latency percentiles and worker memory: every run, the medians and the ratio."""
+    table = Table(LATENCY_AND_MEMORY)
+    print("latency in ms (c2c: request to COMPLETED version; step: shop's ready message to the next saved version),")
+    print("worker resident memory in MiB (peak since it started, and at the end of the run):")
+    print(table.header())
+    for label, result in rows:
+        print(table.row(label, figures(result)))
+    print("\n".join(table.summary(median, ratio)))
+
+
+async def benchmark(options: Options) -> int:
+    """Run the benchmark ``options.runs`` times (each checkout, alternately, with ``against``), print each run,
+    the medians and, with ``against``, how this checkout compares; write the JSON and the plot if asked; return
+    the exit code."""
     broker = os.environ.get("DAGGER_BROKER", "kafka://127.0.0.1:9092")
     try:
         await check_broker(broker.split("://", 1)[-1])
     except WorkerError as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return 1
+    against = options.against
     checkouts = {"this": ROOT, **({"against": against} if against is not None else {})}
+    plan = options.plan
+    concurrency = "the worker's default" if plan.create_concurrency is None else str(plan.create_concurrency)
     print(
-        f"pizza benchmark: {workflows} workflows x {runs} runs, broker {broker}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"pizza benchmark: {plan.workflows} workflows x {options.runs} runs, broker {broker}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, create concurrency {concurrency}"
     )
     for label, root in checkouts.items():
         print(f"  {label}: {root}")
-    print(HEADER)
+    calibration = None
+    if options.half_rate:
+        calibration = await burst_runs(broker, plan, checkouts)
+        if calibration is None:
+            return 1
+        plan = replace(plan, rate=min(run.per_second for run in calibration.values()) / 2)
+    print("requests: one burst" if plan.rate is None else f"requests: {plan.rate:.1f} per second, evenly spaced")
+    cost = Table(COST)
+    print(cost.header())
     results: dict[str, list[RunResult]] = {label: [] for label in checkouts}
-    for number in range(1, runs + 1):
+    rows: list[tuple[str, RunResult]] = []
+    for number in range(1, options.runs + 1):
         order = list(checkouts) if number % 2 else list(reversed(checkouts))
         for label in order:
-            try:
-                result = await one_run(broker, workflows, poll, timeout, checkouts[label])
-            except BenchmarkError as error:
-                print(f"FAILED: run {number} ({label}): {error}", file=sys.stderr)
+            result = await measure(broker, plan, f"run {number} ({label})", checkouts[label])
+            if result is None:
                 return 1
             results[label].append(result)
-            print(row(f"{number} {label}" if against else str(number), figures(result)), flush=True)
-    medians = {
-        label: [statistics.median(column) for column in zip(*map(figures, found), strict=True)]
-        for label, found in results.items()
-    }
-    for label, median in medians.items():
-        print(row(f"median {label}" if against else "median", median))
-    if against is not None:
-        ratios = [ours / theirs for ours, theirs in zip(medians["this"], medians["against"], strict=True)]
-        print(row("this/against", ratios, RATIO_DECIMALS))
-    print_traffic(results["this"][-1])
-    option = f" --against {against}" if against is not None else ""
-    print(f"command: python -m benchmarks.pizza --workflows {workflows} --runs {runs} --poll {poll:g}{option}")
+            rows.append((f"{number} {label}" if against else str(number), result))
+            print(cost.row(rows[-1][0], figures(result)), flush=True)
+    median = {label: medians(found) for label, found in results.items()}
+    ratio = ratios(median["this"], median["against"]) if against is not None else None
+    print("\n".join(cost.summary(median, ratio)))
+    print_latency_and_memory(rows, median, ratio)
+    print("written by the worker per workflow, last run of this checkout:")
+    print("\n".join(traffic_lines(results["this"][-1])))
+    print(f"command: {options.command()}")
+    if options.json_path is not None:
+        write_json(options.json_path, _settings(options, broker, plan, checkouts), results, median, ratio, calibration)
+        print(f"written: {options.json_path}")
+    if options.plot_path is not None:
+        load = "one burst" if plan.rate is None else f"{plan.rate:.1f} requests/s"
+        title = f"pizza benchmark, {plan.workflows} workflows, {load}: the last run of each checkout"
+        write_plot(options.plot_path, {label: found[-1] for label, found in results.items()}, title)
+        print(f"written: {options.plot_path}")
     return 0
 
 
-HEADER = (
-    f"{'run':>16}  {'wall s':>8}  {'workflows/s':>11}  {'worker CPU ms/workflow':>22}  "
-    f"{'messages/workflow':>17}  {'bytes/workflow':>14}"
-)
+def _settings(options: Options, broker: str, plan: RunPlan, checkouts: Mapping[str, Path]) -> dict[str, Any]:
+    return {
+        "command": options.command(),
+        "workflows": plan.workflows,
+        "runs": options.runs,
+        "poll_s": plan.poll,
+        "rate_per_s": plan.rate,
+        "half_rate": options.half_rate,
+        "create_concurrency": plan.create_concurrency,
+        "broker": broker,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "checkouts": {label: str(root) for label, root in checkouts.items()},
+    }
 
 
-def figures(result: RunResult) -> list[float]:
-    """The figures of one run, in the order of the table's columns."""
-    return [
-        result.wall_seconds,
-        result.per_second,
-        result.cpu_ms_per_workflow,
-        result.messages_per_workflow,
-        result.bytes_per_workflow,
-    ]
+def offered_load(text: str) -> float | str:
+    """``--rate``: requests per second, or ``half``."""
+    if text == HALF:
+        return HALF
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of requests per second, nor {HALF}: {text}")
+    return rate
 
 
-WIDTHS = (8, 11, 22, 17, 14)
-DECIMALS = (2, 1, 2, 2, 0)
-RATIO_DECIMALS = (3,) * len(WIDTHS)
-
-
-def row(label: str, values: list[float], decimals: tuple[int, ...] = DECIMALS) -> str:
-    """One line of the results table."""
-    cells = (f"{value:>{width}.{places}f}" for value, width, places in zip(values, WIDTHS, decimals, strict=True))
-    return f"{label:>16}  " + "  ".join(cells)
-
-
-def print_traffic(result: RunResult) -> None:
-    """What the worker of this checkout's last run wrote per workflow, topic by topic."""
-    print("written by the worker per workflow, last run of this checkout:")
-    for topic, traffic in sorted(result.traffic.items()):
-        messages, size = traffic.messages / result.workflows, traffic.bytes / result.workflows
-        print(f"  {topic:<40} {messages:>6.2f} messages {size:>8.0f} bytes")
-
-
-def main() -> int:
-    """Parse the command line and run the benchmark."""
+def parse_options(arguments: list[str] | None = None) -> Options:
+    """Read the command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pizza", description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", type=int, default=1000, help="workflows per run (default 1000)")
     parser.add_argument("--runs", type=int, default=5, help="runs, each with a fresh worker (default 5)")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between completion polls (default 0.25)")
     parser.add_argument("--timeout", type=float, default=300.0, help="time limit per run in seconds (default 300)")
     parser.add_argument(
+        "--rate",
+        type=offered_load,
+        default=None,
+        help=f"send the requests evenly spaced, this many per second; {HALF}: half the throughput of a burst run "
+        "measured first (default: one burst)",
+    )
+    parser.add_argument(
+        "--create-concurrency",
+        type=int,
+        default=None,
+        metavar="K",
+        help="requests the worker handles at once (PIZZA_CREATE_CONCURRENCY; default: the worker's own, 8)",
+    )
+    parser.add_argument(
         "--against", type=Path, default=None, help="another checkout to alternate with and compare against"
     )
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write every figure as JSON to PATH")
+    parser.add_argument("--plot", type=Path, default=None, metavar="PATH", help="write a PNG of the runs to PATH")
+    args = parser.parse_args(arguments)
     if args.workflows < 1 or args.runs < 1 or args.poll <= 0:
         parser.error("--workflows and --runs must be at least 1, --poll positive")
+    if args.create_concurrency is not None and args.create_concurrency < 1:
+        parser.error("--create-concurrency must be at least 1")
     if args.against is not None and not (args.against / "examples" / "pizza" / "worker.py").is_file():
         parser.error(f"--against {args.against}: not a checkout of this project (no examples/pizza/worker.py)")
+    rate = args.rate if isinstance(args.rate, float) else None
+    return Options(
+        plan=RunPlan(args.workflows, args.poll, args.timeout, rate, args.create_concurrency),
+        runs=args.runs,
+        half_rate=args.rate == HALF,
+        against=None if args.against is None else args.against.resolve(),
+        json_path=args.json,
+        plot_path=args.plot,
+    )
+
+
+def main() -> int:
+    """Parse the command line and run the benchmark."""
+    options = parse_options()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
-    against = None if args.against is None else args.against.resolve()
-    return asyncio.run(benchmark(args.workflows, args.runs, args.poll, args.timeout, against))
+    return asyncio.run(benchmark(options))
 
 
 if __name__ == "__main__":

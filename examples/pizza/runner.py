@@ -166,9 +166,16 @@ class WorkerProcess:
         return self.process is not None and self.process.poll() is None
 
     def rss_bytes(self) -> int:
-        """The worker's resident memory, from ``/proc/<pid>/status``."""
+        """The worker's resident memory, from ``VmRSS`` in ``/proc/<pid>/status``."""
+        return self._status_bytes("VmRSS")
+
+    def peak_rss_bytes(self) -> int:
+        """The most resident memory the worker has had since it started, from ``VmHWM`` in ``/proc/<pid>/status``."""
+        return self._status_bytes("VmHWM")
+
+    def _status_bytes(self, name: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{name}:"):
                 return int(line.split()[1]) * 1024
         return 0
 
@@ -214,8 +221,11 @@ async def send_messages(producer: AIOKafkaProducer, topic: str, messages: Iterab
     await asyncio.gather(*sent)
 
 
+def pizza_request(order_id: str) -> bytes:
+    """The value of the request for one pizza workflow (its key is the order id)."""
+    return json.dumps({"order_id": order_id}).encode()
+
+
 async def send_requests(producer: AIOKafkaProducer, topic: str, order_ids: list[str]) -> None:
     """Send one pizza request per order id, in one burst, and wait until the broker has them all."""
-    await send_messages(
-        producer, topic, ((order_id, json.dumps({"order_id": order_id}).encode()) for order_id in order_ids)
-    )
+    await send_messages(producer, topic, ((order_id, pizza_request(order_id)) for order_id in order_ids))

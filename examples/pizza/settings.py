@@ -15,6 +15,7 @@
 | `DAGGER_LOG_LEVEL` | `WARNING` |
 | `DAGGER_PARTITIONS` | `1` |
 | `DAGGER_PROCESSING_GUARANTEE` | `at_least_once` |
+| `PIZZA_CREATE_CONCURRENCY` | `8` |
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class WorkerSettings:
     log_level: str
     partitions: int = 1
     processing_guarantee: str = "at_least_once"
+    create_concurrency: int = 8
+    """Requests the worker handles at once: a creation waits until the broker has acknowledged its order command."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -67,6 +70,7 @@ class WorkerSettings:
             log_level=env.get("DAGGER_LOG_LEVEL", "WARNING"),
             partitions=int(env.get("DAGGER_PARTITIONS", "1")),
             processing_guarantee=env.get("DAGGER_PROCESSING_GUARANTEE", "at_least_once"),
+            create_concurrency=int(env.get("PIZZA_CREATE_CONCURRENCY", "8")),
         )
 
     @property

@@ -18,16 +18,13 @@ from examples.pizza.workflow import BUILDERS_TEMPLATE, register_pizza_templates
 
 logger = logging.getLogger(__name__)
 
-CREATION_CONCURRENCY = 8
-"""Requests handled at once: a creation waits until the broker has acknowledged its order command."""
-
 settings = WorkerSettings.from_env()
 
 engine = create_engine(settings)
 register_pizza_templates(settings.topics)
 
 
-@Dagger.app.faust_app.agent(requests_topic(settings), concurrency=CREATION_CONCURRENCY)
+@Dagger.app.faust_app.agent(requests_topic(settings), concurrency=settings.create_concurrency)
 async def create_pizza_workflows(requests: AsyncIterator[bytes]) -> None:
     """Create and start the pizza workflow of each requested order."""
     template = engine.get_template(BUILDERS_TEMPLATE)
