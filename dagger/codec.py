@@ -4,7 +4,10 @@ A record becomes a JSON object of its fields plus ``"__faust": {"ns": <class nam
 records are encoded the same way, UUIDs as strings, sets and tuples as lists. Decoding looks the
 namespace up in faust's model registry, so every task comes back as its concrete class, and converts
 each field by its declared type. Unknown fields are ignored and missing ones take their defaults, so
-records written by another version of a class still decode. Nothing is ever unpickled.
+records written by another version of a class still decode. Nothing is ever unpickled. orjson writes
+and reads the JSON. Python's ``json`` takes over for what orjson refuses: integers beyond 64 bits, and
+records read that an earlier version wrote with Python's NaN and infinities (orjson writes those, which
+JSON lacks, as null).
 
 A process that lacks the module of a record's class (a dashboard reading the task update topic, say)
 decodes that record as the type declared where it is found (``ITask`` for the tasks of a workflow, the
@@ -27,6 +30,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from faust import Record
 from faust.models.base import registry
 from faust.serializers import codecs
@@ -50,9 +54,7 @@ class RecordDecodeError(ValueError):
 
 def to_data(record: Record) -> dict[str, Any]:
     """Return ``record`` as JSON-ready data, nested records included."""
-    data = {name: plain(getattr(record, name, None)) for name in record._options.fields}
-    data[METADATA_KEY] = {"ns": record._options.namespace}
-    return data
+    return _AS_JSON_DATA.record(record)
 
 
 def from_data(data: Any, expected: type | None = None, *, strict: bool = False) -> Any:
@@ -80,16 +82,22 @@ def from_data(data: Any, expected: type | None = None, *, strict: bool = False) 
 
 def dumps(record: Record) -> bytes:
     """Encode ``record`` as compact JSON bytes."""
-    return json.dumps(to_data(record), separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return orjson.dumps(_AS_ORJSON_DATA.record(record), option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(to_data(record), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def loads(payload: bytes | str, expected: type | None = None, *, strict: bool = False) -> Any:
     """Decode bytes written by :func:`dumps` as :func:`from_data` does; raises :class:`RecordDecodeError`
     for anything else."""
     try:
-        data = json.loads(payload)
-    except (ValueError, TypeError) as error:
-        raise RecordDecodeError(f"not JSON: {error}") from error
+        data = orjson.loads(payload)
+    except (ValueError, TypeError):
+        try:  # what orjson refuses and Python's json reads: NaN, infinities, integers beyond 64 bits
+            data = json.loads(payload)
+        except (ValueError, TypeError) as error:
+            raise RecordDecodeError(f"not JSON: {error}") from error
     return from_data(data, expected, strict=strict)
 
 
@@ -108,52 +116,71 @@ codecs.register("dagger", RecordCodec())
 
 def plain(value: Any) -> Any:
     """Return ``value`` (a record, or a structure of records, UUIDs, enums and JSON values) as JSON-ready data."""
-    kind = type(value)
-    convert = _plainers.get(kind)
-    if convert is None:
-        convert = _plainers[kind] = _plainer(kind)
-    return convert(value)
-
-
-_plainers: dict[type, Converter] = {}
-"""How :func:`plain` converts each type met so far (see :func:`_plainer`)."""
+    return _AS_JSON_DATA.value(value)
 
 
 def _as_is(value: Any) -> Any:
     return value
 
 
-def _plain_dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    return {_plain_key(key): plain(item) for key, item in value.items()}
-
-
-def _plain_items(value: Any) -> list[Any]:
-    return [plain(item) for item in value]
-
-
 def _enum_value(value: Enum) -> Any:
     return value.value
 
 
-def _plainer(kind: type) -> Converter:
-    """How :func:`plain` turns a value of type ``kind`` into JSON-ready data."""
-    if kind is type(None) or issubclass(kind, str | int | float | bool):
-        return _as_is
-    if issubclass(kind, UUID):
-        return str
-    if issubclass(kind, Record):
-        return to_data
-    if issubclass(kind, dict):
-        return _plain_dict
-    if issubclass(kind, list | tuple | set | frozenset):
-        return _plain_items
-    if issubclass(kind, Enum):
-        return _enum_value
-    raise TypeError(f"cannot encode a {kind.__name__} in a Dagger record")
+class _DataWriter:
+    """Turns records, and the values they hold, into data for a JSON encoder.
+
+    A record becomes an object of its fields carrying its namespace; sets and tuples become lists, enums
+    their values; UUIDs (values and dictionary keys) become what ``uuid_as`` makes of them: strings for
+    JSON-ready data, themselves for orjson, which writes them in the same form faster. How to convert
+    each type is worked out once, the first time the type is met.
+    """
+
+    def __init__(self, uuid_as: Converter) -> None:
+        self._uuid_as = uuid_as
+        self._converters: dict[type, Converter] = {}
+
+    def value(self, value: Any) -> Any:
+        """Return ``value`` as data for the encoder."""
+        kind = type(value)
+        convert = self._converters.get(kind)
+        if convert is None:
+            convert = self._converters[kind] = self._converter(kind)
+        return convert(value)
+
+    def record(self, record: Record) -> dict[str, Any]:
+        """Return ``record`` as a JSON object's data, nested records included."""
+        value = self.value
+        data = {name: value(getattr(record, name, None)) for name in record._options.fields}
+        data[METADATA_KEY] = {"ns": record._options.namespace}
+        return data
+
+    def _mapping(self, mapping: dict[Any, Any]) -> dict[Any, Any]:
+        value, uuid_as = self.value, self._uuid_as
+        return {uuid_as(key) if isinstance(key, UUID) else key: value(item) for key, item in mapping.items()}
+
+    def _items(self, items: Any) -> list[Any]:
+        value = self.value
+        return [value(item) for item in items]
+
+    def _converter(self, kind: type) -> Converter:
+        if kind is type(None) or issubclass(kind, str | int | float | bool):
+            return _as_is
+        if issubclass(kind, UUID):
+            return self._uuid_as
+        if issubclass(kind, Record):
+            return self.record
+        if issubclass(kind, dict):
+            return self._mapping
+        if issubclass(kind, list | tuple | set | frozenset):
+            return self._items
+        if issubclass(kind, Enum):
+            return _enum_value
+        raise TypeError(f"cannot encode a {kind.__name__} in a Dagger record")
 
 
-def _plain_key(key: Any) -> Any:
-    return str(key) if isinstance(key, UUID) else key
+_AS_JSON_DATA = _DataWriter(uuid_as=str)
+_AS_ORJSON_DATA = _DataWriter(uuid_as=_as_is)
 
 
 def _build(record_type: type, data: dict[str, Any], strict: bool) -> Any:
@@ -222,8 +249,12 @@ def _converter(kind: Any, strict: bool) -> Converter | None:
     return None
 
 
+_uuid_of = functools.lru_cache(maxsize=4096)(UUID)
+"""UUIDs parsed lately: a workflow names each of its tasks' ids several times."""
+
+
 def _uuid(value: Any) -> Any:
-    return value if isinstance(value, UUID) else UUID(value)
+    return value if isinstance(value, UUID) else _uuid_of(value)
 
 
 def _any(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from enum import Enum, StrEnum
 from uuid import UUID
@@ -10,7 +11,15 @@ from uuid import UUID
 import pytest
 
 from dagger import codec
-from dagger.tasks.task import CorrelatableMapValue, TaskStatus, TaskStatusEnum
+from dagger.tasks.task import (
+    CorrelatableMapValue,
+    CorreletableKeyTasks,
+    CorreletableLookUpKey,
+    DefaultTemplateDAGInstance,
+    ExecutorTask,
+    TaskStatus,
+    TaskStatusEnum,
+)
 
 ID = UUID(int=7)
 
@@ -61,3 +70,44 @@ def test_a_record_is_written_as_compact_json_with_its_namespace() -> None:
         b'"__faust":{"ns":"dagger.tasks.task.CorrelatableMapValue"}}'
     )
     assert codec.loads(codec.dumps(TaskStatus(code=TaskStatusEnum.SKIPPED.name, value="x"))).code == "SKIPPED"
+
+
+def test_records_with_uuids_enums_and_sets_are_written_as_their_json_data() -> None:
+    step = ExecutorTask(id=ID, parent_id=UUID(int=8), next_dags=[UUID(int=9)], task_name="é")
+    step.runtime_parameters = {"colour": Colour.RED, "seen": {ID}}  # type: ignore[attr-defined]
+    assert json.loads(codec.dumps(step)) == codec.to_data(step)
+    assert codec.to_data(step)["parent_id"] == str(UUID(int=8))
+    assert '"task_name":"é"' in codec.dumps(step).decode()
+
+
+def test_a_mapping_keyed_by_uuids_is_written_with_string_keys() -> None:
+    chunk = CorreletableKeyTasks(lookup_keys={CorreletableLookUpKey(workflow_id=ID, task_id=ID)}, key="k")
+    decoded = codec.loads(codec.dumps(chunk))
+    assert decoded.lookup_keys == chunk.lookup_keys
+    workflow = DefaultTemplateDAGInstance(id=ID, tasks={ID: ExecutorTask(id=ID)})
+    assert list(json.loads(codec.dumps(workflow))["tasks"]) == [str(ID)]
+    assert list(codec.loads(codec.dumps(workflow)).tasks) == [ID]
+
+
+def test_integers_beyond_64_bits_round_trip() -> None:
+    record = CorrelatableMapValue(correlatable_key_attr="n", correlatable_key_attr_value=2**70)  # type: ignore[arg-type]
+    assert b"1180591620717411303424" in codec.dumps(record)
+    assert codec.loads(codec.dumps(record)).correlatable_key_attr_value == 2**70
+
+
+def test_a_record_written_with_pythons_nan_still_decodes() -> None:
+    written = json.dumps(
+        {
+            "correlatable_key_attr": float("nan"),
+            "correlatable_key_attr_value": "v",
+            "__faust": {"ns": CorrelatableMapValue._options.namespace},
+        }
+    )
+    assert "NaN" in written
+    assert math.isnan(codec.loads(written.encode()).correlatable_key_attr)
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"", b"\xff\xfe", b"[1, 2"])
+def test_bytes_that_are_not_json_are_refused(payload: bytes) -> None:
+    with pytest.raises(codec.RecordDecodeError, match="not JSON"):
+        codec.loads(payload)
