@@ -76,6 +76,14 @@ def workflow_times(
     return found
 
 
+def saved_version(message: ConsumerRecord[bytes, bytes]) -> tuple[str, str] | None:
+    """The order id and status of a saved workflow version (a workflows changelog record); None for a deletion."""
+    if not message.value:
+        return None
+    workflow = json.loads(message.value)
+    return str(workflow.get("runtime_parameters", {}).get("order_id", "")), workflow["status"]["code"]
+
+
 class TimestampLog:
     """Keeps the timestamps of the requests, "ready" messages and saved versions it is handed, by order id.
 
@@ -95,10 +103,11 @@ class TimestampLog:
             self.requested.setdefault(message.key.decode(), message.timestamp)
         elif message.topic == self.ready_topic and message.key is not None:
             self.ready.setdefault(message.key.decode(), message.timestamp)
-        elif message.topic.endswith(WORKFLOWS_CHANGELOG_SUFFIX) and message.value:
-            workflow = json.loads(message.value)
-            order_id = str(workflow.get("runtime_parameters", {}).get("order_id", ""))
-            self.saves.setdefault(order_id, []).append(Save(message.timestamp, workflow["status"]["code"]))
+        elif message.topic.endswith(WORKFLOWS_CHANGELOG_SUFFIX):
+            version = saved_version(message)
+            if version is not None:
+                order_id, status = version
+                self.saves.setdefault(order_id, []).append(Save(message.timestamp, status))
 
     def workflow_times(self, order_ids: Sequence[str]) -> dict[str, WorkflowTimes]:
         """The times of those of ``order_ids`` that can be matched (see :func:`workflow_times`)."""

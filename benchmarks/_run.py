@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from benchmarks._latency import TimestampLog
+from benchmarks._completion import CompletionWatch
+from benchmarks._latency import WORKFLOWS_CHANGELOG_SUFFIX, TimestampLog
 from benchmarks._pacing import paced
 from benchmarks._results import RunResult
 from benchmarks._traffic import TrafficCount, end_offsets, read_back
@@ -32,32 +33,12 @@ class RunPlan:
     """How a run goes."""
 
     workflows: int
-    poll: float
-    """Seconds between completion polls."""
     timeout: float
     """Seconds the whole run may take."""
     rate: float | None = None
     """Requests per second, evenly spaced; None: all in one burst."""
     create_concurrency: int | None = None
     """Requests the worker handles at once (``PIZZA_CREATE_CONCURRENCY``); None: the worker's default."""
-
-
-async def wait_all_completed(
-    worker: WorkerProcess, session: aiohttp.ClientSession, order_ids: list[str], poll: float
-) -> tuple[float, float]:
-    """Poll until every order's workflow is COMPLETED.
-
-    Returns the clock (``time.perf_counter``) and the worker's CPU seconds, both read just before the
-    request that found them all completed.
-    """
-    pending = set(order_ids)
-    while True:
-        now, cpu = time.perf_counter(), worker.cpu_seconds()
-        workflows = await worker.workflows(session)
-        pending = {order for order in pending if order not in workflows or workflows[order].status != "COMPLETED"}
-        if not pending:
-            return now, cpu
-        await asyncio.sleep(poll)
 
 
 async def send_paced(producer: AIOKafkaProducer, topic: str, order_ids: list[str], rate: float) -> None:
@@ -83,19 +64,23 @@ async def one_run(broker: str, plan: RunPlan, root: Path = ROOT) -> RunResult:
         async with asyncio.timeout(plan.timeout), aiohttp.ClientSession() as session:
             worker.start()
             await worker.wait_ready(session, READY_TIMEOUT)
-            async with PizzaShop(settings.bootstrap_servers, settings.topics) as shop:
+            changelog = settings.application_name + WORKFLOWS_CHANGELOG_SUFFIX
+            async with (
+                PizzaShop(settings.bootstrap_servers, settings.topics) as shop,
+                CompletionWatch(settings.bootstrap_servers, changelog, worker.cpu_seconds) as completions,
+            ):
                 producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=linger_ms)
                 await producer.start()
                 try:
                     await send_requests(producer, settings.requests_topic, [WARM_UP_ORDER])
-                    await wait_all_completed(worker, session, [WARM_UP_ORDER], plan.poll)
+                    await completions.until_completed([WARM_UP_ORDER])
                     before = await end_offsets(settings.bootstrap_servers, settings.application_name)
                     cpu_start, started = worker.cpu_seconds(), time.perf_counter()
                     if plan.rate is None:
                         await send_requests(producer, settings.requests_topic, order_ids)
                     else:
                         await send_paced(producer, settings.requests_topic, order_ids, plan.rate)
-                    finished, cpu_end = await wait_all_completed(worker, session, order_ids, plan.poll)
+                    finished, cpu_end = await completions.until_completed(order_ids)
                     peak_rss, end_rss = worker.peak_rss_bytes(), worker.rss_bytes()
                     after = await end_offsets(settings.bootstrap_servers, settings.application_name)
                 finally:

@@ -29,8 +29,8 @@ class Traffic:
         return Traffic(self.messages + other.messages, self.bytes + other.bytes)
 
 
-async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartition, int]:
-    """The end offset of every partition of every topic whose name starts with ``prefix``."""
+async def topic_partitions(bootstrap_servers: str, prefix: str) -> list[TopicPartition]:
+    """Every partition of every topic whose name starts with ``prefix``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -38,11 +38,16 @@ async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartitio
         described = await admin.describe_topics(names) if names else []
     finally:
         await admin.close()
-    partitions = [
+    return [
         TopicPartition(topic["topic"], partition["partition"])
         for topic in described
         for partition in topic["partitions"]
     ]
+
+
+async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartition, int]:
+    """The end offset of every partition of every topic whose name starts with ``prefix``."""
+    partitions = await topic_partitions(bootstrap_servers, prefix)
     if not partitions:
         return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)

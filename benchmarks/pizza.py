@@ -1,6 +1,6 @@
 """Pizza workflow throughput, latency, worker CPU and memory, and Kafka traffic per workflow, on a Kafka broker.
 
-``python -m benchmarks.pizza [--workflows N] [--runs R] [--poll SECONDS] [--timeout SECONDS] [--rate R|half]
+``python -m benchmarks.pizza [--workflows N] [--runs R] [--timeout SECONDS] [--rate R|half]
 [--create-concurrency K] [--against PATH] [--json PATH] [--plot PATH]``; the broker is ``DAGGER_BROKER``
 (default ``kafka://127.0.0.1:9092``). With ``--against`` the runs alternate between this checkout and the one
 at PATH, and the medians are compared. See ``benchmarks/README.md``.
@@ -43,7 +43,7 @@ class Options:
     def command(self) -> str:
         """The command line that repeats these runs (without the output files)."""
         plan = self.plan
-        words = [f"python -m benchmarks.pizza --workflows {plan.workflows} --runs {self.runs} --poll {plan.poll:g}"]
+        words = [f"python -m benchmarks.pizza --workflows {plan.workflows} --runs {self.runs}"]
         if self.half_rate:
             words.append(f"--rate {HALF}")
         elif plan.rate is not None:
@@ -155,7 +155,6 @@ def _settings(options: Options, broker: str, plan: RunPlan, checkouts: Mapping[s
         "command": options.command(),
         "workflows": plan.workflows,
         "runs": options.runs,
-        "poll_s": plan.poll,
         "rate_per_s": plan.rate,
         "half_rate": options.half_rate,
         "create_concurrency": plan.create_concurrency,
@@ -184,7 +183,6 @@ def parse_options(arguments: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pizza", description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", type=int, default=1000, help="workflows per run (default 1000)")
     parser.add_argument("--runs", type=int, default=5, help="runs, each with a fresh worker (default 5)")
-    parser.add_argument("--poll", type=float, default=0.25, help="seconds between completion polls (default 0.25)")
     parser.add_argument("--timeout", type=float, default=300.0, help="time limit per run in seconds (default 300)")
     parser.add_argument(
         "--rate",
@@ -206,15 +204,15 @@ def parse_options(arguments: list[str] | None = None) -> Options:
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write every figure as JSON to PATH")
     parser.add_argument("--plot", type=Path, default=None, metavar="PATH", help="write a PNG of the runs to PATH")
     args = parser.parse_args(arguments)
-    if args.workflows < 1 or args.runs < 1 or args.poll <= 0:
-        parser.error("--workflows and --runs must be at least 1, --poll positive")
+    if args.workflows < 1 or args.runs < 1:
+        parser.error("--workflows and --runs must be at least 1")
     if args.create_concurrency is not None and args.create_concurrency < 1:
         parser.error("--create-concurrency must be at least 1")
     if args.against is not None and not (args.against / "examples" / "pizza" / "worker.py").is_file():
         parser.error(f"--against {args.against}: not a checkout of this project (no examples/pizza/worker.py)")
     rate = args.rate if isinstance(args.rate, float) else None
     return Options(
-        plan=RunPlan(args.workflows, args.poll, args.timeout, rate, args.create_concurrency),
+        plan=RunPlan(args.workflows, args.timeout, rate, args.create_concurrency),
         runs=args.runs,
         half_rate=args.rate == HALF,
         against=None if args.against is None else args.against.resolve(),

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from faust.types import TP
-
 from dagger.service._partitions import partition_for, workflow_key
 
 
@@ -22,6 +20,8 @@ class Placement:
         self.topic_name = topic_name
         self._partitions = partitions
         self.stopping = stopping
+        self._assignment_seen: object = None
+        self._owned: frozenset[int] = frozenset()
 
     @property
     def partitions(self) -> int:
@@ -38,12 +38,22 @@ class Placement:
 
     def owned_partitions(self) -> list[int]:
         """The partitions this worker currently owns."""
-        actives = self.faust_app.assignor.assigned_actives()
-        return sorted(tp.partition for tp in actives if tp.topic == self.topic_name)
+        return sorted(self._owned_now())
 
     def owns(self, partition: int) -> bool:
         """Whether this worker currently owns ``partition``."""
-        return TP(self.topic_name, partition) in self.faust_app.assignor.assigned_actives()
+        return partition in self._owned_now()
+
+    def _owned_now(self) -> frozenset[int]:
+        """The owned partitions, worked out again only when faust has taken a new assignment (it replaces its
+        assignment object at each rebalance)."""
+        assignor = self.faust_app.assignor
+        assignment = getattr(assignor, "_assignment", None)
+        if assignment is None or assignment is not self._assignment_seen:
+            actives = assignor.assigned_actives()
+            self._owned = frozenset(tp.partition for tp in actives if tp.topic == self.topic_name)
+            self._assignment_seen = assignment
+        return self._owned
 
     def tables_ready(self) -> bool:
         """Whether the tables can be used: partitions settled, tables recovered, the engine not stopping."""

@@ -45,7 +45,7 @@ async def test_a_tiny_run_at_half_its_burst_throughput_gives_plausible_figures(
 ) -> None:
     monkeypatch.setenv("DAGGER_BROKER", broker_url())
     json_path, plot_path = tmp_path / "bench.json", tmp_path / "bench.png"
-    size = ["--workflows", "20", "--runs", "1", "--poll", "0.1", "--timeout", "60"]
+    size = ["--workflows", "20", "--runs", "1", "--timeout", "60"]
     load = ["--rate", "half", "--create-concurrency", "2"]
     outputs = ["--json", str(json_path), "--plot", str(plot_path)]
     options = parse_options([*size, *load, *outputs])
