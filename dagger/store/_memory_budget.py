@@ -16,10 +16,13 @@ tells how full they are (``GET /service/memory``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions
+
+from dagger.store._rocksdb_options import apply_tuning, unlogged_writes
 
 
 class MemoryBudget:
@@ -48,15 +51,23 @@ class MemoryBudget:
 
 
 class BudgetedRocksDBOptions(RocksDBOptions):
-    """Faust's RocksDB options, opening each database within a shared :class:`MemoryBudget`."""
+    """Faust's RocksDB options, opening each database within a shared :class:`MemoryBudget`, with every option
+    of :data:`~dagger.store._rocksdb_options.ROCKS_DB_OPTIONS` applied and writes not logged ahead."""
 
     def __init__(self, budget: MemoryBudget, **options: Any) -> None:
         super().__init__(**options)
         self.budget = budget
 
+    def open(self, path: Path, *, read_only: bool = False) -> Any:
+        """Open the database at ``path``, writing without a write-ahead log."""
+        db = super().open(path, read_only=read_only)
+        db.set_write_options(unlogged_writes())
+        return db
+
     def as_options(self) -> Any:
-        """Faust's options with the budget's write buffer manager and block cache."""
+        """Faust's options with the budget's write buffer manager and block cache, and the rest of the options."""
         options = super().as_options()
+        apply_tuning(options, self.extra_options)
         options.set_write_buffer_manager(self.budget.write_buffers)
         table = rocksdict.BlockBasedOptions()
         table.set_bloom_filter(self.bloom_filter_size, block_based=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import rocksdict
 
 from dagger.service._memory_release import MALLOC_TRIM, release_freed_memory
 from dagger.service._views import resident_bytes
 from dagger.store._memory_budget import BudgetedRocksDBOptions, MemoryBudget
+from dagger.store._rocksdb_options import ROCKS_DB_OPTIONS
 
 MiB = 2**20
 
@@ -100,3 +102,33 @@ async def test_memory_freed_in_the_middle_of_the_heap_goes_back_to_the_system() 
     assert before is not None and after is not None
     assert before - after > 40 * MiB
     assert len(kept_on_top) == 4096
+
+
+def test_every_option_of_the_store_reaches_rocksdb(tmp_path: Path) -> None:
+    options = BudgetedRocksDBOptions(MemoryBudget(write_buffers=MiB, block_cache=MiB), **ROCKS_DB_OPTIONS)
+    db = options.open(tmp_path / "db")
+    db.close()
+    written = (max(tmp_path.joinpath("db").glob("OPTIONS-*"))).read_text()
+    assert "compression=kLZ4Compression" in written
+    assert "level0_file_num_compaction_trigger=1" in written
+    assert f"max_bytes_for_level_base={512 * MiB}" in written
+
+
+def test_an_option_the_store_does_not_know_is_refused_loudly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    options = BudgetedRocksDBOptions(MemoryBudget(write_buffers=MiB, block_cache=MiB), no_such_option=3)
+    options.open(tmp_path / "db").close()
+    assert "'no_such_option' is not applied" in caplog.text
+    with pytest.raises(ValueError, match="unknown RocksDB compression"):
+        BudgetedRocksDBOptions(MemoryBudget(write_buffers=MiB, block_cache=MiB), compression="pied_piper").as_options()
+
+
+def test_writes_are_not_logged_ahead_and_a_closed_database_keeps_them(tmp_path: Path) -> None:
+    options = BudgetedRocksDBOptions(MemoryBudget(write_buffers=64 * MiB, block_cache=MiB), **ROCKS_DB_OPTIONS)
+    db = options.open(tmp_path / "db")
+    for number in range(1000):
+        db.put(b"key-%04d" % number, b"x" * 1000)
+    assert sum(log.stat().st_size for log in tmp_path.joinpath("db").glob("*.log")) == 0
+    db.close()
+    reopened = options.open(tmp_path / "db")
+    assert reopened.get(b"key-0999") == b"x" * 1000
+    reopened.close()
