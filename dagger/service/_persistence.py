@@ -7,7 +7,6 @@ deleted workflows in one go; what must wait for the save to be durable waits for
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -46,9 +45,10 @@ class UpdatePublisher:
 class WorkflowPersistence:
     """Loads workflows under their locks and saves them, on the worker that owns them."""
 
-    def __init__(self, store: IStore, placement: Placement) -> None:
+    def __init__(self, store: IStore, placement: Placement, background: Callable[[Awaitable[None]], Any]) -> None:
         self.store = store
         self.placement = placement
+        self.background = background
         self.lock = WorkflowLocks()
 
     def load(self, partition: int, workflow_id: UUID) -> ITemplateDAGInstance | None:
@@ -57,7 +57,7 @@ class WorkflowPersistence:
 
     def unit(self) -> AbstractAsyncContextManager[Changes]:
         """A unit of work whose changes this persistence saves once, at its end."""
-        return unit_of_work(self.commit)
+        return unit_of_work(self.commit, self.background)
 
     async def save(self, workflow: ITemplateDAGInstance | None) -> None:
         """Save a changed workflow: once at the end of the event being handled, or now outside one."""
@@ -76,17 +76,13 @@ class WorkflowPersistence:
         if not record_deletion(workflow):
             await self.commit(Changes(deleted={workflow.id: workflow}))
 
-    async def commit(self, changes: Changes) -> None:
-        """Save the changed workflows and delete the deleted ones, publishing each, in one write.
-
-        What must only happen after the save (``changes.afterwards``) waits until the save is durable.
-        """
+    async def commit(self, changes: Changes) -> list[Awaitable[Any]]:
+        """Save the changed workflows and delete the deleted ones, publishing each, in one write; return the
+        acknowledgements of the write."""
         records: list[tuple[ITemplateDAGInstance, bytes | None]] = []
         for workflow in changes.changed.values():
             records.append((workflow, await self.store.published_version(workflow)))
         for workflow in changes.deleted.values():
             await self.store.published_version(workflow)
             records.append((workflow, None))
-        acknowledgements = await self.store.write_workflows(records)
-        if changes.afterwards:
-            await asyncio.gather(*acknowledgements)
+        return await self.store.write_workflows(records)

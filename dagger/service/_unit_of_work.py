@@ -8,7 +8,9 @@ as it was before the event.
 What must only happen once the changes are saved (removing a finished listener from the correlation
 index: if it went first and the worker died before the save, the message the listener finished on
 would find nobody waiting when it is delivered again) runs after the commit, once the broker holds
-the saved workflows.
+the saved workflows. The engine runs it in the background, so the event does not wait for the broker:
+the event's offset is committed only after faust has flushed its producer, so the saves are durable by
+then whether or not the event waited for them.
 
 Messages sent while the unit is open (a command task's commands) are awaited until the broker has
 acknowledged them before anything is saved: a workflow is never recorded past a command that did not
@@ -18,13 +20,16 @@ reach Kafka. If one cannot be sent, the unit fails.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 from weakref import WeakValueDictionary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,10 +56,20 @@ def _open_unit() -> Changes | None:
     return changes if changes is not None and changes.open else None
 
 
+Commit = Callable[[Changes], Awaitable[Sequence[Awaitable[Any]]]]
+"""Saves the changes of a unit; returns the acknowledgements of the saves."""
+
+
 @asynccontextmanager
-async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIterator[Changes]:
+async def unit_of_work(
+    commit: Commit, background: Callable[[Awaitable[None]], Any] | None = None
+) -> AsyncIterator[Changes]:
     """Collect changes inside the block and ``commit`` them once at its end, after the broker has acknowledged
-    the messages sent inside it; nested blocks join the outer one."""
+    the messages sent inside it; nested blocks join the outer one.
+
+    What must follow the save (:func:`after_commit`) runs once the saves are acknowledged: handed to
+    ``background`` when given, else before the block ends.
+    """
     outer = _open_unit()
     if outer is not None:
         yield outer
@@ -68,9 +83,28 @@ async def unit_of_work(commit: Callable[[Changes], Awaitable[None]]) -> AsyncIte
         _current.reset(token)
     if changes.sends:
         await asyncio.gather(*changes.sends)
-    await commit(changes)
-    for action in changes.afterwards:
+    acknowledgements = await commit(changes)
+    if changes.afterwards:
+        following = _once_durable(acknowledgements, changes.afterwards)
+        if background is None:
+            await following
+        else:
+            background(_logged(following))
+
+
+async def _once_durable(
+    acknowledgements: Sequence[Awaitable[Any]], actions: Sequence[Callable[[], Awaitable[None]]]
+) -> None:
+    await asyncio.gather(*acknowledgements)
+    for action in actions:
         await action()
+
+
+async def _logged(following: Awaitable[None]) -> None:
+    try:
+        await following
+    except Exception:
+        logger.exception("What follows a saved unit of work failed")
 
 
 def in_unit_of_work() -> bool:

@@ -93,7 +93,7 @@ class Worker(mode.Service):
         self._store = RocksDBStore(self, context=context)
         self._store.initialize()
         self._store.enable_changelog = self.enable_changelog
-        self._persistence = WorkflowPersistence(self._store, self._placement)
+        self._persistence = WorkflowPersistence(self._store, self._placement, self.add_future)
         self._timers = Timers(self._store, self._placement, self._persistence, self._in_transaction)
         self._router = EventRouter(
             placement=self._placement,

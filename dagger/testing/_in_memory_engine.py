@@ -190,11 +190,12 @@ class InMemoryEngine:
         """A unit of work whose changed workflows are saved at its end."""
         return unit_of_work(self._commit)
 
-    async def _commit(self, changes: Changes) -> None:
+    async def _commit(self, changes: Changes) -> list[Any]:
         for workflow in changes.changed.values():
             self._save(workflow)
         for workflow in changes.deleted.values():
             self._delete(workflow)
+        return []
 
     async def _read(self, key: str) -> ITemplateDAGInstance | None:
         return self.workflows.get(UUID(key))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -157,8 +158,9 @@ async def test_a_task_started_inside_a_unit_records_nothing_into_it_once_it_ende
 async def test_removals_wait_for_the_commit_and_never_run_when_it_fails() -> None:
     order: list[str] = []
 
-    async def commit(changes: Changes) -> None:
+    async def commit(changes: Changes) -> list[Any]:
         order.append("commit")
+        return []
 
     async def remove() -> None:
         order.append("remove")
@@ -175,3 +177,44 @@ async def test_removals_wait_for_the_commit_and_never_run_when_it_fails() -> Non
             raise RuntimeError("the event failed")
     assert order == []
     assert after_commit(remove) is False, "outside a unit nothing is deferred"
+
+
+async def test_in_the_background_removals_wait_for_the_saves_acknowledgement_not_the_unit() -> None:
+    order: list[str] = []
+    acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    handed: list[asyncio.Task[None]] = []
+
+    async def commit(changes: Changes) -> list[Any]:
+        order.append("commit")
+        return [acknowledged]
+
+    async def remove() -> None:
+        order.append("remove")
+
+    async with unit_of_work(commit, lambda following: handed.append(asyncio.ensure_future(following))):
+        after_commit(remove)
+    assert order == ["commit"], "the unit ended without waiting for the broker"
+    await asyncio.sleep(0)
+    assert order == ["commit"], "nothing follows before the save is acknowledged"
+    acknowledged.set_result(None)
+    await asyncio.gather(*handed)
+    assert order == ["commit", "remove"]
+
+
+async def test_in_the_background_nothing_follows_a_save_the_broker_refused(caplog: pytest.LogCaptureFixture) -> None:
+    order: list[str] = []
+    refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    refused.set_exception(RuntimeError("broker said no"))
+    handed: list[asyncio.Task[None]] = []
+
+    async def commit(changes: Changes) -> list[Any]:
+        return [refused]
+
+    async def remove() -> None:
+        order.append("remove")
+
+    async with unit_of_work(commit, lambda following: handed.append(asyncio.ensure_future(following))):
+        after_commit(remove)
+    await asyncio.gather(*handed)
+    assert order == []
+    assert "What follows a saved unit of work failed" in caplog.text
