@@ -115,6 +115,7 @@ class Transactions:
             enable_idempotence=True,
             acks="all",
             max_request_size=conf.producer_max_request_size,
+            max_batch_size=conf.producer_max_batch_size,
             partitioner=conf.producer_partitioner or DefaultPartitioner(),
         )
         transactions = cls(producer, conf.id, on_failure)
