@@ -127,6 +127,9 @@ def _enum_value(value: Enum) -> Any:
     return value.value
 
 
+_JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
 class _DataWriter:
     """Turns records, and the values they hold, into data for a JSON encoder.
 
@@ -139,6 +142,8 @@ class _DataWriter:
     def __init__(self, uuid_as: Converter) -> None:
         self._uuid_as = uuid_as
         self._converters: dict[type, Converter] = {}
+        self._kept = _JSON_SCALARS | ({UUID} if uuid_as is _as_is else frozenset())
+        """The types whose values are written as they are, told apart without a call."""
 
     def value(self, value: Any) -> Any:
         """Return ``value`` as data for the encoder."""
@@ -150,18 +155,24 @@ class _DataWriter:
 
     def record(self, record: Record) -> dict[str, Any]:
         """Return ``record`` as a JSON object's data, nested records included."""
-        value = self.value
-        data = {name: value(getattr(record, name, None)) for name in record._options.fields}
+        value, kept = self.value, self._kept
+        data = {}
+        for name in record._options.fields:
+            item = getattr(record, name, None)
+            data[name] = item if type(item) in kept else value(item)
         data[METADATA_KEY] = {"ns": record._options.namespace}
         return data
 
     def _mapping(self, mapping: dict[Any, Any]) -> dict[Any, Any]:
-        value, uuid_as = self.value, self._uuid_as
-        return {uuid_as(key) if isinstance(key, UUID) else key: value(item) for key, item in mapping.items()}
+        value, kept, uuid_as = self.value, self._kept, self._uuid_as
+        return {
+            uuid_as(key) if isinstance(key, UUID) else key: item if type(item) in kept else value(item)
+            for key, item in mapping.items()
+        }
 
     def _items(self, items: Any) -> list[Any]:
-        value = self.value
-        return [value(item) for item in items]
+        value, kept = self.value, self._kept
+        return [item if type(item) in kept else value(item) for item in items]
 
     def _converter(self, kind: type) -> Converter:
         if kind is type(None) or issubclass(kind, str | int | float | bool):
