@@ -30,7 +30,7 @@ from dagger.service._persistence import UpdateCallback, UpdatePublisher, Workflo
 from dagger.service._placement import Placement
 from dagger.service._reading import WorkflowReader
 from dagger.service._requests import WorkflowRequests
-from dagger.service._rewind import settle_after_rebalance
+from dagger.service._rewind import hold_flow_until_seek, rewind_uncommitted_on_seek
 from dagger.service._routing import EventRouter, RouterTopics, where
 from dagger.service._sending import DaggerTopic
 from dagger.service._streams import DaggerStream
@@ -182,10 +182,13 @@ class Worker(mode.Service):
 
     # lifecycle
     async def on_first_start(self) -> None:
-        """Say which of the given options have no effect, and import the application's definitions."""
+        """Say which of the given options have no effect, import the application's definitions, and make every
+        seek of faust's consumer to the committed offsets rewind the partitions that have none
+        (:mod:`dagger.service._rewind`)."""
         for problem in self._without_effect:
             logger.warning(problem)
         self._discover_templates()
+        rewind_uncommitted_on_seek(self.faust_app)
 
     def _discover_templates(self) -> None:
         """Import every module of ``package_name``, once, so that their ``@Dagger.register_template`` run."""
@@ -227,12 +230,11 @@ class Worker(mode.Service):
     async def _on_rebalance_complete(self, *args: Any, **kwargs: Any) -> None:
         """Once partitions are assigned and recovered, before faust seeks them to their committed offsets.
 
-        Nothing is handed to a stream until faust has sought, and partitions without a committed offset
-        go back to their first offset (:mod:`dagger.service._rewind`). With ``restart_tasks_on_boot``,
-        what is due fires at once: timers that fell due while no worker held their partition (a worker
-        died, or this one was down) then run now rather than at the next tick.
+        Nothing is handed to a stream until faust has sought (:mod:`dagger.service._rewind`). With
+        ``restart_tasks_on_boot``, what is due fires at once: timers that fell due while no worker held
+        their partition (a worker died, or this one was down) then run now rather than at the next tick.
         """
-        await settle_after_rebalance(self.faust_app)
+        hold_flow_until_seek(self.faust_app)
         if self.restart_tasks_on_boot:
             self.add_future(self._timers.tick_when_ready())
 
