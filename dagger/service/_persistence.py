@@ -15,6 +15,7 @@ from uuid import UUID
 
 from dagger.service._partitions import workflow_key
 from dagger.service._placement import Placement
+from dagger.service._transactions import current_transactions
 from dagger.service._unit_of_work import Changes, WorkflowLocks, record_change, record_deletion, unit_of_work
 from dagger.store.stores import IStore
 from dagger.tasks.task import ITemplateDAGInstance
@@ -56,8 +57,13 @@ class WorkflowPersistence:
         return self.store.load_workflow(partition, str(workflow_id))
 
     def unit(self) -> AbstractAsyncContextManager[Changes]:
-        """A unit of work whose changes this persistence saves once, at its end."""
-        return unit_of_work(self.commit, self.background)
+        """A unit of work whose changes this persistence saves once, at its end.
+
+        What follows the save runs in the background, except inside a transaction (exactly-once), of which
+        it must be part.
+        """
+        in_transaction = current_transactions() is not None
+        return unit_of_work(self.commit, None if in_transaction else self.background)
 
     async def save(self, workflow: ITemplateDAGInstance | None) -> None:
         """Save a changed workflow: once at the end of the event being handled, or now outside one."""
