@@ -19,7 +19,7 @@ from tests.integration.engines import (
     wait_for_status,
     workflow,
 )
-from tests.support import bootstrap_servers
+from tests.support import bootstrap_servers, wait_for
 
 STOPPABLE_TEMPLATE = "StoppablePizzaWorkflow"
 TIMED_TEMPLATE = "TimedWorkflow"
@@ -93,7 +93,10 @@ async def test_stopping_a_waiting_workflow_stops_every_unfinished_task(start_eng
         "Delivery_executor_task": "STOPPED",
     }
     assert stop_calls == [listener_id], "only the EXECUTING listener's hook runs, once"
-    assert index_entries(engine, stopped_order) == [], "the stopped listener still waits in the index"
+    # The stopped listener leaves the index once the broker holds the stop.
+    await wait_for(
+        lambda: index_entries(engine, stopped_order) == [], timeout=10, message="the listener to leave the index"
+    )
     saved = stored.update_count
 
     # The shop answers both orders: the stopped workflow is not revived, the other one completes.
@@ -133,7 +136,7 @@ async def test_a_stop_request_on_the_tasks_topic_stops_the_workflow(start_engine
     await engine.tasks_topic.send(key=order_id, value=str(workflow_id).encode(), headers=stop)
 
     await wait_for_status(engine, [workflow_id], "STOPPED")
-    assert index_entries(engine, order_id) == []
+    await wait_for(lambda: index_entries(engine, order_id) == [], timeout=10, message="the listener to leave the index")
 
 
 async def test_stopping_removes_the_workflows_timers(start_engine: EngineStarter) -> None:
