@@ -44,16 +44,6 @@ from dagger.tasks.task import ITemplateDAGInstance, KafkaListenerTask
 logger = logging.getLogger("dagger.service.services")
 
 
-PRODUCE_BATCH_BYTES = 512 * 1024
-"""How many bytes of messages to one partition the producer gathers into one batch (faust's default: 16 KiB).
-
-The producer has one request in flight to a broker at a time and, once a partition's batch is full,
-waits for it to be sent before adding to it. With faust's default a changelog batch held three or
-four saved workflows, so saving waited on the broker every few workflows; a larger batch takes what
-accumulates while the previous request is answered.
-"""
-
-
 class Worker(mode.Service):
     """The engine as a running service: what it is built from and how it starts and stops."""
 
@@ -136,7 +126,6 @@ class Worker(mode.Service):
             "Topic": DaggerTopic,
             "Stream": DaggerStream,
             "producer_partitioner": key_partitioner,
-            "producer_max_batch_size": PRODUCE_BATCH_BYTES,
             **kwargs,
         }
         if datadir is not None:

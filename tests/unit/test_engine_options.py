@@ -119,3 +119,11 @@ def test_the_clients_are_sized_for_the_largest_forwarded_message(offline_engine)
     engine = offline_engine(max_listener_message_bytes=2_000_000)
     conf = engine.faust_app.conf
     assert conf.producer_max_request_size == conf.consumer_max_fetch_size == 2_000_000 + 64 * 1024
+
+
+def test_producer_batches_stay_within_what_the_engines_topics_take(offline_engine):
+    assert offline_engine().faust_app.conf.producer_max_batch_size == 512 * 1024
+    small = offline_engine(max_listener_message_bytes=64 * 1024)
+    assert small.faust_app.conf.producer_max_batch_size == 128 * 1024
+    with pytest.raises(ValueError, match="producer_max_batch_size"):
+        offline_engine(max_listener_message_bytes=64 * 1024, producer_max_batch_size=256 * 1024)
