@@ -10,12 +10,13 @@ KAFKA := scripts/kafka.sh
 LINT_PATHS = $(wildcard dagger tests examples benchmarks reliability)
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench reliability mutation
+.PHONY: help venv kafka kafka-fetch kafka-stop lint test demo order-demo bench bench-scale reliability mutation
 
 help:
 	@echo "make demo        run the pizza demo on a local Kafka broker"
 	@echo "make order-demo  run the order demo (every task type) on a local Kafka broker"
 	@echo "make bench       run the pizza benchmark on a local Kafka broker"
+	@echo "make bench-scale run the scale benchmark (many waiting workflows and timers) on a local Kafka broker"
 	@echo "make reliability run the fault suite (several workers, crashes, a broker restart, poison)"
 	@echo "make test        lint, then run all tests on a local Kafka broker"
 	@echo "make lint        ruff + mypy"
@@ -65,6 +66,11 @@ BENCH_OUT ?= .bench
 bench: venv kafka-fetch
 	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.pizza $(BENCH_ARGS) \
 	  --json $(BENCH_OUT)/pizza.json --plot $(BENCH_OUT)/pizza.png
+
+SCALE_ARGS ?= --waiting 1000,100000 --future-timers 1000,100000
+bench-scale: venv kafka-fetch
+	@trap '$(KAFKA) stop' EXIT; $(KAFKA) start && $(BIN)/python -m benchmarks.scale $(SCALE_ARGS) \
+	  --json $(BENCH_OUT)/scale.json
 
 RELIABILITY_ARGS ?= --workflows 1000
 reliability: venv kafka-fetch

@@ -15,16 +15,17 @@ RATIO_DECIMALS = 3
 
 
 class Table:
-    """Rows of some figures, one column each, under a header."""
+    """Rows of some figures, one column each, under a header; each row is labelled in a first column, ``label``."""
 
-    def __init__(self, columns: Sequence[Figure]) -> None:
+    def __init__(self, columns: Sequence[Figure[Any]], label: str = "run") -> None:
         self.columns = columns
+        self.label = label
         self.widths = [max(8, len(figure.header)) for figure in columns]
 
     def header(self) -> str:
         """The header line."""
         cells = (f"{figure.header:>{width}}" for figure, width in zip(self.columns, self.widths, strict=True))
-        return f"{'run':>{LABEL_WIDTH}}  " + "  ".join(cells)
+        return f"{self.label:>{LABEL_WIDTH}}  " + "  ".join(cells)
 
     def row(self, label: str, values: Mapping[str, float], ratio: bool = False) -> str:
         """One line: ``values`` by figure key, with each figure's decimals, or ``RATIO_DECIMALS`` for a ratio."""
@@ -64,10 +65,10 @@ def write_json(
     document: dict[str, Any] = {
         "settings": settings,
         "runs": {label: [_run_json(run) for run in found] for label, found in runs.items()},
-        "medians": {label: _finite(values) for label, values in medians.items()},
+        "medians": {label: finite(values) for label, values in medians.items()},
     }
     if ratio is not None:
-        document["ratio"] = _finite(ratio)
+        document["ratio"] = finite(ratio)
     if calibration is not None:
         document["calibration"] = {label: _run_json(run) for label, run in calibration.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,12 +77,13 @@ def write_json(
 
 def _run_json(run: RunResult) -> dict[str, Any]:
     return {
-        **_finite(figures(run)),
+        **finite(figures(run)),
         "workflows": run.workflows,
         "matched_workflows": len(run.times),
         "traffic": {topic: {"messages": t.messages, "bytes": t.bytes} for topic, t in sorted(run.traffic.items())},
     }
 
 
-def _finite(values: Mapping[str, float]) -> dict[str, float | None]:
+def finite(values: Mapping[str, float]) -> dict[str, float | None]:
+    """``values`` with each figure that could not be measured (not finite) as None, for JSON."""
     return {key: value if math.isfinite(value) else None for key, value in values.items()}

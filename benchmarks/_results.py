@@ -6,11 +6,14 @@ import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from benchmarks._latency import WorkflowTimes, percentile
 from benchmarks._traffic import Traffic
 
 MIB = 1024 * 1024
+
+Measured = TypeVar("Measured")
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,16 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class Figure:
-    """One figure of a run: its name in JSON, its column header and how it is drawn from the run."""
+class Figure(Generic[Measured]):
+    """One figure of a measurement (a run): its name in JSON, its column header and how it is drawn from it."""
 
     key: str
     header: str
     decimals: int
-    value: Callable[[RunResult], float]
+    value: Callable[[Measured], float]
 
 
-COST = (
+COST: tuple[Figure[RunResult], ...] = (
     Figure("wall_s", "wall s", 2, lambda run: run.wall_seconds),
     Figure("workflows_per_s", "workflows/s", 1, lambda run: run.per_second),
     Figure("worker_cpu_ms_per_workflow", "worker CPU ms/workflow", 2, lambda run: run.cpu_ms_per_workflow),
@@ -80,11 +83,11 @@ COST = (
 """Throughput and what a workflow costs, as the benchmark has always reported them."""
 
 
-def _latency(name: str, key: str, samples: Callable[[RunResult], Sequence[float]], share: int) -> Figure:
+def _latency(name: str, key: str, samples: Callable[[RunResult], Sequence[float]], share: int) -> Figure[RunResult]:
     return Figure(f"{key}_ms_p{share}", f"{name} p{share}", 1, lambda run: percentile(samples(run), share))
 
 
-LATENCY_AND_MEMORY = (
+LATENCY_AND_MEMORY: tuple[Figure[RunResult], ...] = (
     *(_latency("c2c", "create_to_complete", lambda run: run.create_to_complete_ms, share) for share in (50, 95, 99)),
     *(_latency("step", "step", lambda run: run.step_ms, share) for share in (50, 95, 99)),
     Figure("worker_peak_rss_mib", "peak RSS MiB", 1, lambda run: run.peak_rss_bytes / MIB),

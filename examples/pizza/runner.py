@@ -147,9 +147,20 @@ class WorkerProcess:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the worker has used so far, from ``/proc/<pid>/stat``."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        utime, stime = int(fields[11]), int(fields[12])
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        return _cpu_seconds(Path(f"/proc/{self.pid}/stat").read_text())
+
+    def threads_cpu_seconds(self, name_prefix: str) -> float:
+        """User plus system CPU time used so far by the worker's live threads whose names start with
+        ``name_prefix`` (RocksDB's background threads are ``rocksdb:...``), from ``/proc/<pid>/task/*/stat``."""
+        total = 0.0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            if stat[stat.index("(") + 1 :].startswith(name_prefix):
+                total += _cpu_seconds(stat)
+        return total
 
     def kill(self) -> int | None:
         """Kill the worker with SIGKILL, at once; return its exit code."""
@@ -210,6 +221,12 @@ class WorkerProcess:
     def remove_workdir(self) -> None:
         """Delete the data dir and the log."""
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _cpu_seconds(stat: str) -> float:
+    """User plus system CPU seconds from the text of a ``/proc`` ``stat`` file."""
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def send_messages(producer: AIOKafkaProducer, topic: str, messages: Iterable[tuple[str | None, bytes]]) -> None:

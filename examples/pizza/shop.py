@@ -35,5 +35,9 @@ class PizzaShop(KafkaService):
 
     async def say_ready(self, order_id: str, **extra: Any) -> None:
         """Report ``order_id`` ready (with ``extra`` fields in the message)."""
-        message = {"order_id": order_id, "status": "ready", "oven": "wood-fired", **extra}
-        await self.send(self.topics.ready, order_id, json.dumps(message).encode())
+        await self.send(self.topics.ready, order_id, ready_message(order_id, **extra))
+
+
+def ready_message(order_id: str, **extra: Any) -> bytes:
+    """The value of the shop's "ready" message for ``order_id`` (with ``extra`` fields); its key is the order id."""
+    return json.dumps({"order_id": order_id, "status": "ready", "oven": "wood-fired", **extra}).encode()
