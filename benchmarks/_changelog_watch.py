@@ -1,16 +1,27 @@
-"""Following the saved versions of a worker's workflows, from outside the worker: its workflows changelog."""
+"""Following the saved versions of a worker's workflows, from outside the worker: its workflows changelog.
+
+Asking the worker (``GET /tasks/instances``) would have it encode every workflow it holds on each poll,
+which its CPU time would count; reading the changelog costs the worker nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from types import TracebackType
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from benchmarks._seeding import PARTITION, WORKFLOWS_TABLE, changelog_topic
+from examples.pizza.settings import workflow_id
 
 FETCH_RECORDS = 5000
+
+
+def ids_of(names: Sequence[str]) -> list[str]:
+    """The workflow ids of the orders (or timers) ``names``."""
+    return [str(workflow_id(name)) for name in names]
 
 
 class SaveWatch:
@@ -32,6 +43,13 @@ class SaveWatch:
     async def stop(self) -> None:
         """Stop reading."""
         await self.consumer.stop()
+
+    async def __aenter__(self) -> SaveWatch:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        await self.stop()
 
     async def wait_for(self, workflow_ids: Iterable[str], status: str, timeout: float) -> None:
         """Wait until a version of each of ``workflow_ids`` with ``status`` has been saved; raise ``TimeoutError``

@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from benchmarks._completion import CompletionWatch
-from benchmarks._latency import WORKFLOWS_CHANGELOG_SUFFIX, TimestampLog
+from benchmarks._changelog_watch import SaveWatch, ids_of
+from benchmarks._latency import COMPLETED, TimestampLog
 from benchmarks._pacing import paced
 from benchmarks._results import RunResult
 from benchmarks._traffic import TrafficCount, end_offsets, read_back
@@ -64,23 +64,23 @@ async def one_run(broker: str, plan: RunPlan, root: Path = ROOT) -> RunResult:
         async with asyncio.timeout(plan.timeout), aiohttp.ClientSession() as session:
             worker.start()
             await worker.wait_ready(session, READY_TIMEOUT)
-            changelog = settings.application_name + WORKFLOWS_CHANGELOG_SUFFIX
             async with (
                 PizzaShop(settings.bootstrap_servers, settings.topics) as shop,
-                CompletionWatch(settings.bootstrap_servers, changelog, worker.cpu_seconds) as completions,
+                SaveWatch(settings.bootstrap_servers, settings.application_name) as saves,
             ):
                 producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=linger_ms)
                 await producer.start()
                 try:
                     await send_requests(producer, settings.requests_topic, [WARM_UP_ORDER])
-                    await completions.until_completed([WARM_UP_ORDER])
+                    await saves.wait_for(ids_of([WARM_UP_ORDER]), COMPLETED, plan.timeout)
                     before = await end_offsets(settings.bootstrap_servers, settings.application_name)
                     cpu_start, started = worker.cpu_seconds(), time.perf_counter()
                     if plan.rate is None:
                         await send_requests(producer, settings.requests_topic, order_ids)
                     else:
                         await send_paced(producer, settings.requests_topic, order_ids, plan.rate)
-                    finished, cpu_end = await completions.until_completed(order_ids)
+                    await saves.wait_for(ids_of(order_ids), COMPLETED, plan.timeout)
+                    finished, cpu_end = time.perf_counter(), worker.cpu_seconds()
                     peak_rss, end_rss = worker.peak_rss_bytes(), worker.rss_bytes()
                     after = await end_offsets(settings.bootstrap_servers, settings.application_name)
                 finally:

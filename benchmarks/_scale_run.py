@@ -14,12 +14,11 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks._changelog_watch import SaveWatch
+from benchmarks._changelog_watch import SaveWatch, ids_of
 from benchmarks._changelogs import TIMERS, WAITING, SeedPlan, seed, waiting_order_id
 from benchmarks._scale_results import TimerResult, WaitingResult
 from benchmarks._timer_workflow import DUE, TIMER_ID, timer_requests_topic
 from examples.pizza.runner import WorkerError, WorkerProcess, send_messages
-from examples.pizza.settings import workflow_id
 from examples.pizza.shop import ready_message
 
 COMPLETED = "COMPLETED"
@@ -182,11 +181,6 @@ async def send_ready(producer: AIOKafkaProducer, worker: WorkerProcess, order_id
     """Send the shop's "ready" message of each order."""
     messages = ((order_id, ready_message(order_id)) for order_id in order_ids)
     await send_messages(producer, worker.settings.topics.ready, messages)
-
-
-def ids_of(names: Sequence[str]) -> list[str]:
-    """The workflow ids of the orders (or timers) ``names``."""
-    return [str(workflow_id(name)) for name in names]
 
 
 async def measure_waiting(broker: str, plan: ScalePlan, waiting: int) -> WaitingResult:
