@@ -110,7 +110,7 @@ def test_every_option_of_the_store_reaches_rocksdb(tmp_path: Path) -> None:
     db.close()
     written = (max(tmp_path.joinpath("db").glob("OPTIONS-*"))).read_text()
     assert "compression=kLZ4Compression" in written
-    assert "level0_file_num_compaction_trigger=1" in written
+    assert "level0_file_num_compaction_trigger=4" in written
     assert f"max_bytes_for_level_base={512 * MiB}" in written
 
 
