@@ -11,6 +11,7 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from benchmarks._changelog_watch import SaveWatch, ids_of
+from benchmarks._command import BenchmarkError
 from benchmarks._latency import COMPLETED, TimestampLog
 from benchmarks._pacing import paced
 from benchmarks._results import RunResult
@@ -22,10 +23,6 @@ READY_TIMEOUT = 60.0
 WARM_UP_ORDER = "warm-up"
 BURST_LINGER_MS = 5
 """The request producer's linger in a burst, so that requests go in batches; paced requests go at once."""
-
-
-class BenchmarkError(Exception):
-    """A run did not finish."""
 
 
 @dataclass(frozen=True)

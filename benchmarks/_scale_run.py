@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks._changelog_watch import SaveWatch, ids_of
 from benchmarks._changelogs import TIMERS, WAITING, SeedPlan, seed, waiting_order_id
+from benchmarks._command import BenchmarkError
 from benchmarks._scale_results import TimerResult, WaitingResult
 from benchmarks._timer_workflow import DUE, TIMER_ID, timer_requests_topic
 from examples.pizza.runner import WorkerError, WorkerProcess, send_messages
@@ -38,10 +39,6 @@ ROCKSDB_THREADS = "rocksdb:"
 PROBE_TIMER = "probe"
 PROBES = 2
 """Seeded workflows kept for the first event after the rebuild and after the restart."""
-
-
-class BenchmarkError(Exception):
-    """A measurement did not finish."""
 
 
 @dataclass(frozen=True)

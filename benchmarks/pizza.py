@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import platform
 import sys
@@ -19,10 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks._command import BenchmarkError, configure_logging
 from benchmarks._plot import write_plot
 from benchmarks._report import Table, traffic_lines, write_json
 from benchmarks._results import COST, LATENCY_AND_MEMORY, RunResult, figures, medians, ratios
-from benchmarks._run import BenchmarkError, RunPlan, one_run
+from benchmarks._run import RunPlan, one_run
 from examples.pizza.runner import ROOT, WorkerError, check_broker
 
 HALF = "half"
@@ -224,8 +224,7 @@ def parse_options(arguments: list[str] | None = None) -> Options:
 def main() -> int:
     """Parse the command line and run the benchmark."""
     options = parse_options()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
+    configure_logging()
     return asyncio.run(benchmark(options))
 
 

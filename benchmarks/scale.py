@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import platform
 import sys
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks._command import BenchmarkError, configure_logging
 from benchmarks._report import Table
 from benchmarks._results import Figure
 from benchmarks._scale_results import (
@@ -31,7 +31,7 @@ from benchmarks._scale_results import (
     scale_json,
     values_of,
 )
-from benchmarks._scale_run import PROBES, BenchmarkError, ScalePlan, measure_timers, measure_waiting
+from benchmarks._scale_run import PROBES, ScalePlan, measure_timers, measure_waiting
 from examples.pizza.runner import WorkerError, check_broker
 
 
@@ -196,8 +196,7 @@ def parse_options(arguments: list[str] | None = None) -> Options:
 def main() -> int:
     """Parse the command line and run the benchmark."""
     options = parse_options()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
+    configure_logging()
     return asyncio.run(benchmark(options))
 
 
