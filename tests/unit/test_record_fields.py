@@ -82,3 +82,12 @@ def test_keys_go_where_kafkas_default_partitioner_sends_them(partitions: int) ->
 def test_a_message_without_a_key_goes_to_an_available_partition() -> None:
     assert {key_partitioner(None, [0, 1, 2, 3], [2]) for _ in range(20)} == {2}
     assert key_partitioner(None, [0, 1], []) in {0, 1}
+
+
+def test_a_record_whose_creation_faust_defers_is_left_to_faust() -> None:
+    class Deferred(ExecutorTask[str, str], lazy_creation=True, namespace="tests.record_fields.Deferred"):
+        count: int = 0
+
+    Deferred.make_final()
+    step = Deferred(id=uuid.uuid1(), count=2)
+    assert step.count == 2 and codec.loads(codec.dumps(step)).count == 2
