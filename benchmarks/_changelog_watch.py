@@ -7,12 +7,12 @@ which its CPU time would count; reading the changelog costs the worker nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from benchmarks._latency import saved_version
 from benchmarks._seeding import PARTITION, WORKFLOWS_TABLE, changelog_topic
 from examples.pizza.settings import workflow_id
 
@@ -59,9 +59,10 @@ class SaveWatch:
             while missing:
                 batches = await self.consumer.getmany(self.partition, timeout_ms=100, max_records=FETCH_RECORDS)
                 for message in batches.get(self.partition, []):
-                    if message.key is None or not message.value:
+                    version = saved_version(message)
+                    if message.key is None or version is None:
                         continue
                     workflow_id = message.key.decode()
-                    self.statuses[workflow_id] = json.loads(message.value)["status"]["code"]
-                    if self.statuses[workflow_id] == status:
+                    self.statuses[workflow_id] = version[1]
+                    if version[1] == status:
                         missing.discard(workflow_id)

@@ -15,7 +15,7 @@ from benchmarks._command import BenchmarkError
 from benchmarks._latency import COMPLETED, TimestampLog
 from benchmarks._pacing import paced
 from benchmarks._results import RunResult
-from benchmarks._traffic import TrafficCount, end_offsets, read_back
+from benchmarks._traffic import TrafficCount, read_back, settled_end_offsets
 from examples.pizza.runner import ROOT, WorkerError, WorkerProcess, pizza_request, send_requests
 from examples.pizza.shop import PizzaShop
 
@@ -70,7 +70,7 @@ async def one_run(broker: str, plan: RunPlan, root: Path = ROOT) -> RunResult:
                 try:
                     await send_requests(producer, settings.requests_topic, [WARM_UP_ORDER])
                     await saves.wait_for(ids_of([WARM_UP_ORDER]), COMPLETED, plan.timeout)
-                    before = await end_offsets(settings.bootstrap_servers, settings.application_name)
+                    before = await settled_end_offsets(settings.bootstrap_servers, settings.application_name)
                     cpu_start, started = worker.cpu_seconds(), time.perf_counter()
                     if plan.rate is None:
                         await send_requests(producer, settings.requests_topic, order_ids)
@@ -79,7 +79,7 @@ async def one_run(broker: str, plan: RunPlan, root: Path = ROOT) -> RunResult:
                     await saves.wait_for(ids_of(order_ids), COMPLETED, plan.timeout)
                     finished, cpu_end = time.perf_counter(), worker.cpu_seconds()
                     peak_rss, end_rss = worker.peak_rss_bytes(), worker.rss_bytes()
-                    after = await end_offsets(settings.bootstrap_servers, settings.application_name)
+                    after = await settled_end_offsets(settings.bootstrap_servers, settings.application_name)
                 finally:
                     await producer.stop()
                 count, timestamps = TrafficCount(), TimestampLog(settings.requests_topic, settings.topics.ready)

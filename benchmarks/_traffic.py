@@ -58,6 +58,22 @@ async def end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartitio
         await consumer.stop()
 
 
+SETTLE_SECONDS = 0.2
+"""How long end offsets must stay the same to count as settled."""
+
+
+async def settled_end_offsets(bootstrap_servers: str, prefix: str) -> dict[TopicPartition, int]:
+    """:func:`end_offsets`, once two readings :data:`SETTLE_SECONDS` apart agree: what follows a worker's event
+    (a finished listener leaving the correlation index) is written just after the event's save."""
+    offsets = await end_offsets(bootstrap_servers, prefix)
+    while True:
+        await asyncio.sleep(SETTLE_SECONDS)
+        again = await end_offsets(bootstrap_servers, prefix)
+        if again == offsets:
+            return again
+        offsets = again
+
+
 Visitor = Callable[[ConsumerRecord[bytes, bytes]], None]
 
 
